@@ -1,0 +1,130 @@
+# Copyright (c) linux_cluster.lvs contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one place that runs ipvsadm: argv lists, LC_ALL=C, kernel module check."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import public_service, service_key
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import (
+    command_line,
+    plan,
+    restore_script,
+)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import (
+    parse_list,
+    parse_save,
+    parse_timeouts,
+    save_text,
+    service_args,
+)
+
+PROC_IPVS = "/proc/net/ip_vs"
+LIST_COLUMNS = ("forwarding", "weight", "active_connections", "inactive_connections")
+THRESHOLD_COLUMNS = ("upper_threshold", "lower_threshold", "active_connections", "inactive_connections")
+
+
+class IPVSCommandError(RuntimeError):
+    """ipvsadm exited non-zero."""
+
+
+class IPVSAdm:
+    def __init__(self, module, proc_path: str | None = None):
+        self.module = module
+        self.proc_path = proc_path or PROC_IPVS
+        self.binary = module.get_bin_path("ipvsadm", required=True)
+        self.invocations = 0
+
+    def run(self, args: list[str], data: str | None = None) -> str:
+        self.invocations += 1
+        rc, out, err = self.module.run_command([self.binary, *args], data=data, binary_data=data is not None,
+                                               environ_update={"LC_ALL": "C"})
+        if rc != 0:
+            shown = command_line(args) + (" (batch on stdin)" if data else "")
+            raise IPVSCommandError(f"'{shown}' failed with rc={rc}: {(err or out).strip()}")
+        return out
+
+    def kernel_ready(self, load: bool) -> bool:
+        """True when IPVS is available; with `load`, try to load ip_vs first."""
+        if os.path.exists(self.proc_path):
+            return True
+        if not load:
+            return False
+        modprobe = self.module.get_bin_path("modprobe")
+        if modprobe is None:
+            raise IPVSCommandError("the ip_vs kernel module is not loaded and modprobe was not found")
+        rc, out, err = self.module.run_command([modprobe, "ip_vs"], environ_update={"LC_ALL": "C"})
+        if rc != 0 or not os.path.exists(self.proc_path):
+            raise IPVSCommandError(
+                "the ip_vs kernel module is not loaded and 'modprobe ip_vs' failed "
+                f"(rc={rc}): {(err or out).strip() or 'no /proc/net/ip_vs afterwards'}; "
+                "IPVS needs a kernel with CONFIG_IP_VS (in a container, load ip_vs on the host)")
+        return True
+
+    def read_table(self) -> dict:
+        """The live table, every attribute included (thresholds come from --thresholds)."""
+        table = parse_save(self.run(["-Sn"]))
+        if any(svc["realservers"] for svc in table.values()):
+            listed = parse_list(self.run(["-Ln", "--thresholds"]), THRESHOLD_COLUMNS)
+            for key, svc in table.items():
+                rows = listed.get(key, {}).get("realservers", {})
+                for rkey, rs in svc["realservers"].items():
+                    row = rows.get(rkey)
+                    if row:
+                        rs["upper_threshold"] = row["upper_threshold"]
+                        rs["lower_threshold"] = row["lower_threshold"]
+        return table
+
+    def read_connections(self, svc: dict) -> dict:
+        """{rs_key: {'active_connections': n, 'inactive_connections': n, ...}} of one service."""
+        listed = parse_list(self.run(["-Ln", *service_args(svc)]), LIST_COLUMNS)
+        return listed.get(service_key(svc), {}).get("realservers", {})
+
+    def read_timeouts(self) -> dict:
+        return parse_timeouts(self.run(["-Ln", "--timeout"]))
+
+    def apply(self, commands: list[list[str]]) -> None:
+        """One command runs as is; several go through one `ipvsadm -R` batch."""
+        if len(commands) == 1:
+            self.run(commands[0])
+        elif commands:
+            self.run(["-R"], data=restore_script(commands))
+
+
+def converge(module, ipvs: IPVSAdm, current: dict, desired: dict, shown_keys=None) -> dict:
+    """Plan, apply (unless check mode), verify. Returns the common part of the result.
+
+    `shown_keys` limits the --diff text to the services a module is about.
+    """
+    commands = plan(current, desired)
+    result: dict = {"changed": bool(commands), "commands": [command_line(c) for c in commands]}
+    if module._diff:
+        def subset(table):
+            return table if shown_keys is None else {k: v for k, v in table.items() if k in shown_keys}
+        result["diff"] = {"before": save_text(subset(current)), "after": save_text(subset(desired)),
+                          "before_header": "ipvsadm -Sn (before)", "after_header": "ipvsadm -Sn (after)"}
+    if commands and not module.check_mode:
+        ipvs.apply(commands)
+        left = plan(ipvs.read_table(), desired)
+        if left:
+            raise IPVSCommandError("ipvsadm accepted the changes but the table still differs; "
+                                   "remaining: " + "; ".join(command_line(c) for c in left))
+    return result
+
+
+def wait_drained(ipvs: IPVSAdm, svc: dict, rkey: tuple, timeout: float, interval: float = 1.0) -> int:
+    """Wait until real server `rkey` of `svc` has no active connections; return what is left."""
+    deadline = time.monotonic() + timeout
+    while True:
+        row = ipvs.read_connections(svc).get(rkey)
+        active = row["active_connections"] if row else 0
+        if active == 0 or time.monotonic() >= deadline:
+            return active
+        time.sleep(interval)
+
+
+def services_result(table: dict, keys=None) -> list[dict]:
+    chosen = table if keys is None else {k: table[k] for k in keys if k in table}
+    return [public_service(svc) for _k, svc in sorted(chosen.items(), key=lambda i: tuple(map(str, i[0])))]

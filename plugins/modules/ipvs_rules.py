@@ -1,0 +1,287 @@
+#!/usr/bin/python
+# Copyright (c) linux_cluster.lvs contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ipvs_rules
+short_description: Declare the whole IPVS table in one call
+version_added: 0.1.0
+description:
+  - Converges a list of IPVS virtual services, each with its exact set of real servers, in one module run.
+  - All changes are applied as a single C(ipvsadm -R) batch, so large tables (thousands of services and
+    real servers) converge with one ipvsadm process for the change.
+  - Services that are not declared are left alone unless O(purge=true).
+  - Optionally manages the IPVS connection timeouts (C(ipvsadm --set)).
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - linux_cluster.lvs.ipvs
+options:
+  services:
+    description:
+      - The declared services. Each declared service's real servers are converged exactly.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      protocol:
+        description: Protocol of an address service. Defaults to V(tcp).
+        type: str
+        choices: [tcp, udp, sctp]
+      address:
+        description: Virtual IP address. Use with O(services[].port), or use O(services[].fwmark).
+        type: str
+      port:
+        description: Virtual port; V(0) means all ports and requires persistence.
+        type: int
+      fwmark:
+        description: Firewall mark of a firewall-mark service.
+        type: int
+      family:
+        description: Family of a firewall-mark service. Defaults to V(ipv4).
+        type: str
+        choices: [ipv4, ipv6]
+      scheduler:
+        description: Scheduling algorithm.
+        type: str
+        default: wlc
+        choices: [rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh]
+      persistence_timeout:
+        description: Persistence timeout in seconds; omit for no persistence.
+        type: int
+      persistence_netmask:
+        description: Persistence granularity, a prefix length or an IPv4 netmask.
+        type: str
+      scheduler_flags:
+        description: Scheduler flags; V(sh-*) need scheduler V(sh), V(mh-*) need V(mh).
+        type: list
+        elements: str
+        default: []
+        choices: [sh-fallback, sh-port, mh-fallback, mh-port]
+      one_packet:
+        description: One-packet scheduling, UDP services only.
+        type: bool
+        default: false
+      persistence_engine:
+        description: Persistence engine.
+        type: str
+        choices: [sip]
+      realservers:
+        description: The complete list of the service's real servers.
+        type: list
+        elements: dict
+        suboptions:
+          address:
+            description: Address of the real server.
+            type: str
+            required: true
+          port:
+            description: Port of the real server; defaults to the service port. Only masquerade can map ports.
+            type: int
+          forwarding:
+            description: V(route) (LVS-DR), V(masquerade) (LVS-NAT) or V(tunnel) (LVS-TUN).
+            type: str
+            default: route
+            choices: [route, masquerade, tunnel]
+          weight:
+            description: Weight from V(0) to V(65535).
+            type: int
+            default: 1
+          upper_threshold:
+            description: Upper connection threshold; V(0) means no limit.
+            type: int
+            default: 0
+          lower_threshold:
+            description: Lower connection threshold; V(0) means unset.
+            type: int
+            default: 0
+          tunnel_type:
+            description: Encapsulation of V(tunnel) forwarding; defaults to V(ipip).
+            type: str
+            choices: [ipip, gue, gre]
+          tunnel_port:
+            description: UDP port of V(gue) encapsulation.
+            type: int
+          tunnel_checksum:
+            description: Checksum mode of V(gue)/V(gre) tunnels; defaults to V(nocsum).
+            type: str
+            choices: [nocsum, csum, remcsum]
+  purge:
+    description:
+      - Remove every service that is not declared in O(services). With O(services=[]) this empties the table.
+    type: bool
+    default: false
+  timeouts:
+    description:
+      - IPVS connection timeouts in seconds (C(ipvsadm --set)). Omitted values are left as they are.
+    type: dict
+    suboptions:
+      tcp:
+        description: Timeout of established TCP connections.
+        type: int
+      tcpfin:
+        description: Timeout of TCP connections after a FIN.
+        type: int
+      udp:
+        description: Timeout of UDP flows.
+        type: int
+seealso:
+  - module: linux_cluster.lvs.ipvs_service
+  - module: linux_cluster.lvs.ipvs_info
+author:
+  - linux_cluster.lvs maintainers (@linux-cluster)
+"""
+
+EXAMPLES = r"""
+- name: The whole director table, nothing else
+  linux_cluster.lvs.ipvs_rules:
+    purge: true
+    services:
+      - address: 192.0.2.100
+        port: 80
+        scheduler: wrr
+        realservers:
+          - address: 192.0.2.21
+            weight: 1
+          - address: 192.0.2.22
+            weight: 3
+      - fwmark: 10
+        scheduler: rr
+        persistence_timeout: 600
+        realservers:
+          - address: 192.0.2.21
+          - address: 192.0.2.22
+    timeouts:
+      tcp: 900
+      tcpfin: 120
+      udp: 300
+
+- name: Empty the table
+  linux_cluster.lvs.ipvs_rules:
+    purge: true
+    services: []
+"""
+
+RETURN = r"""
+commands:
+  description: The ipvsadm commands run (or that would run in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+service_count:
+  description: Number of services in the table afterwards.
+  returned: always
+  type: int
+  sample: 2
+realserver_count:
+  description: Number of real servers in the table afterwards.
+  returned: always
+  type: int
+  sample: 4
+timeouts:
+  description: The IPVS timeouts afterwards, when O(timeouts) was given.
+  returned: when O(timeouts) is set
+  type: dict
+  sample: {"tcp": 900, "tcpfin": 120, "udp": 300}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_args import service_input, service_options
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import (
+    IPVSInputError,
+    normalize_service,
+    service_key,
+    service_name,
+)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import merge_declared
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_runner import (
+    IPVSAdm,
+    IPVSCommandError,
+    converge,
+)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import IPVSParseError
+
+TIMEOUT_NAMES = ("tcp", "tcpfin", "udp")
+MAX_TIMEOUT = 2 ** 31 - 1
+
+
+def declared_services(items: list[dict]) -> list[dict]:
+    services, seen = [], {}
+    for index, item in enumerate(items):
+        field = f"services[{index}]"
+        svc = normalize_service(service_input(item), field=field, with_realservers=True)
+        key = service_key(svc)
+        if key in seen:
+            raise IPVSInputError(f"{field}: service {service_name(key)} is already declared as services[{seen[key]}]")
+        seen[key] = index
+        services.append(svc)
+    return services
+
+
+def wanted_timeouts(given: dict | None) -> dict:
+    if not given:
+        return {}
+    wanted = {}
+    for name in TIMEOUT_NAMES:
+        value = given.get(name)
+        if value is None:
+            continue
+        if value < 1 or value > MAX_TIMEOUT:
+            raise IPVSInputError(f"timeouts.{name}={value!r}: must be from 1 to {MAX_TIMEOUT} seconds")
+        wanted[name] = value
+    return wanted
+
+
+def timeout_command(current: dict, wanted: dict) -> list[str] | None:
+    """`--set tcp tcpfin udp` where 0 leaves a value unchanged; None when nothing differs."""
+    if all(current.get(name) == value for name, value in wanted.items()):
+        return None
+    return ["--set", *[str(wanted.get(name, 0)) for name in TIMEOUT_NAMES]]
+
+
+def main() -> None:
+    spec = {
+        "services": {"type": "list", "elements": "dict", "default": [], "options": service_options(True)},
+        "purge": {"type": "bool", "default": False},
+        "timeouts": {"type": "dict", "options": {name: {"type": "int"} for name in TIMEOUT_NAMES}},
+    }
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    try:
+        declared = declared_services(module.params["services"])
+        timeouts = wanted_timeouts(module.params["timeouts"])
+    except IPVSInputError as exc:
+        module.fail_json(msg=str(exc))
+    ipvs = IPVSAdm(module)
+    needs_kernel = bool(declared or timeouts) and not module.check_mode
+    try:
+        loaded = ipvs.kernel_ready(load=needs_kernel)
+        current = ipvs.read_table() if loaded else {}
+        desired = merge_declared(current, declared, module.params["purge"])
+        result = converge(module, ipvs, current, desired)
+        if timeouts:
+            before = ipvs.read_timeouts() if loaded else {}
+            command = timeout_command(before, timeouts)
+            after = dict(before, **timeouts)
+            if command:
+                result["changed"] = True
+                result["commands"].append("ipvsadm " + " ".join(command))
+                if not module.check_mode:
+                    ipvs.run(command)
+                    after = ipvs.read_timeouts()
+                if "diff" in result:
+                    result["diff"]["before"] += f"# timeouts tcp={before.get('tcp')} tcpfin={before.get('tcpfin')} " \
+                                                f"udp={before.get('udp')}\n"
+                    result["diff"]["after"] += f"# timeouts tcp={after.get('tcp')} tcpfin={after.get('tcpfin')} " \
+                                               f"udp={after.get('udp')}\n"
+            result["timeouts"] = after
+    except (IPVSCommandError, IPVSParseError) as exc:
+        module.fail_json(msg=str(exc))
+    result["service_count"] = len(desired)
+    result["realserver_count"] = sum(len(svc["realservers"]) for svc in desired.values())
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

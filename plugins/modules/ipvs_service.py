@@ -1,0 +1,218 @@
+#!/usr/bin/python
+# Copyright (c) linux_cluster.lvs contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ipvs_service
+short_description: Manage one IPVS virtual service (and optionally its real servers)
+version_added: 0.1.0
+description:
+  - Creates, edits or removes one IPVS virtual service, keyed by protocol, address and port,
+    or by firewall mark and family.
+  - With O(realservers), the service's real servers are converged exactly in the same call;
+    missing ones are added, differing ones edited, unlisted ones removed.
+    Without it, the service's real servers are left as they are.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - linux_cluster.lvs.ipvs
+  - linux_cluster.lvs.ipvs.service
+options:
+  realservers:
+    description:
+      - The complete list of the service's real servers. Omit to leave them unmanaged.
+      - An empty list removes every real server.
+    type: list
+    elements: dict
+    suboptions:
+      address:
+        description: Address of the real server (IPv4 or IPv6, of the service's family).
+        type: str
+        required: true
+      port:
+        description:
+          - Port of the real server. Defaults to the service's port.
+          - Only O(realservers[].forwarding=masquerade) can map to a different port.
+        type: int
+      forwarding:
+        description: Forwarding method; V(route) is LVS-DR, V(masquerade) LVS-NAT, V(tunnel) LVS-TUN.
+        type: str
+        default: route
+        choices: [route, masquerade, tunnel]
+      weight:
+        description: Weight from V(0) (drained) to V(65535).
+        type: int
+        default: 1
+      upper_threshold:
+        description: Upper connection threshold; V(0) means no limit.
+        type: int
+        default: 0
+      lower_threshold:
+        description: Lower connection threshold; V(0) means unset.
+        type: int
+        default: 0
+      tunnel_type:
+        description: Encapsulation for V(tunnel) forwarding. Defaults to V(ipip).
+        type: str
+        choices: [ipip, gue, gre]
+      tunnel_port:
+        description: UDP port of V(gue) encapsulation.
+        type: int
+      tunnel_checksum:
+        description: Checksum mode of V(gue)/V(gre) tunnels. Defaults to V(nocsum).
+        type: str
+        choices: [nocsum, csum, remcsum]
+  state:
+    description:
+      - V(present) creates or edits the service; V(absent) removes it with its real servers.
+    type: str
+    default: present
+    choices: [present, absent]
+seealso:
+  - module: linux_cluster.lvs.ipvs_realserver
+  - module: linux_cluster.lvs.ipvs_rules
+  - module: linux_cluster.lvs.ipvs_info
+author:
+  - linux_cluster.lvs maintainers (@linux-cluster)
+"""
+
+EXAMPLES = r"""
+- name: HTTP on the VIP, weighted least-connection, two DR real servers
+  linux_cluster.lvs.ipvs_service:
+    address: 192.0.2.100
+    port: 80
+    scheduler: wlc
+    realservers:
+      - address: 192.0.2.21
+        weight: 1
+      - address: 192.0.2.22
+        weight: 2
+
+- name: HTTP and HTTPS under one firewall mark, persistent for 10 minutes per /24
+  linux_cluster.lvs.ipvs_service:
+    fwmark: 10
+    scheduler: rr
+    persistence_timeout: 600
+    persistence_netmask: 24
+
+- name: NAT with port mapping, IPv6
+  linux_cluster.lvs.ipvs_service:
+    address: "2001:db8::100"
+    port: 443
+    realservers:
+      - address: "2001:db8:1::21"
+        port: 8443
+        forwarding: masquerade
+
+- name: Remove a service
+  linux_cluster.lvs.ipvs_service:
+    address: 192.0.2.100
+    port: 80
+    state: absent
+"""
+
+RETURN = r"""
+service:
+  description: The service after the change (as it would be in check mode); null when absent.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Short name, for example C(tcp 192.0.2.100:80) or C(fwmark 10).
+      type: str
+      sample: tcp 192.0.2.100:80
+    protocol:
+      description: V(tcp), V(udp), V(sctp), or null for a firewall-mark service.
+      type: str
+    address:
+      description: Virtual address, or null for a firewall-mark service.
+      type: str
+    port:
+      description: Virtual port, or null for a firewall-mark service.
+      type: int
+    fwmark:
+      description: Firewall mark, or null for an address service.
+      type: int
+    family:
+      description: V(ipv4) or V(ipv6).
+      type: str
+    scheduler:
+      description: Scheduler name.
+      type: str
+    persistence_timeout:
+      description: Persistence timeout in seconds, null when not persistent.
+      type: int
+    persistence_netmask:
+      description: Persistence granularity as a prefix length.
+      type: int
+    scheduler_flags:
+      description: Scheduler flags.
+      type: list
+      elements: str
+    one_packet:
+      description: Whether one-packet scheduling is on.
+      type: bool
+    persistence_engine:
+      description: Persistence engine, or null.
+      type: str
+    realservers:
+      description: Real servers with C(address), C(port), C(forwarding), C(weight), C(upper_threshold),
+        C(lower_threshold), C(tunnel_type), C(tunnel_port) and C(tunnel_checksum).
+      type: list
+      elements: dict
+commands:
+  description: The ipvsadm commands run (or that would run in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["ipvsadm -A -t 192.0.2.100:80 -s wlc", "ipvsadm -a -t 192.0.2.100:80 -r 192.0.2.21:80 -g -w 1"]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_args import (
+    SERVICE_ID_RULES,
+    service_input,
+    service_options,
+)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import (
+    IPVSInputError,
+    normalize_service,
+    public_service,
+    service_key,
+)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import with_service
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_runner import (
+    IPVSAdm,
+    IPVSCommandError,
+    converge,
+)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import IPVSParseError
+
+
+def main() -> None:
+    spec = service_options(with_realservers=True)
+    spec["state"] = {"type": "str", "default": "present", "choices": ["present", "absent"]}
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **SERVICE_ID_RULES)
+    present = module.params["state"] == "present"
+    try:
+        wanted = normalize_service(service_input(module.params), with_realservers=True)
+    except IPVSInputError as exc:
+        module.fail_json(msg=str(exc))
+    key = service_key(wanted)
+    ipvs = IPVSAdm(module)
+    try:
+        current = ipvs.read_table() if ipvs.kernel_ready(load=present and not module.check_mode) else {}
+        if present and module.params["realservers"] is None and key in current:
+            wanted["realservers"] = current[key]["realservers"]
+        desired = with_service(current, wanted if present else None, key)
+        result = converge(module, ipvs, current, desired, shown_keys={key})
+    except (IPVSCommandError, IPVSParseError) as exc:
+        module.fail_json(msg=str(exc))
+    result["service"] = public_service(desired[key]) if present else None
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""tools/lab: build, boot, inspect and remove the lab of real guests."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from labctl import guests, host, image, topology
+
+INVENTORY_KEY_EXPR = "{{ lookup('ansible.builtin.env', 'LVS_LAB_DIR', default='/var/tmp/lvs-lab') }}/id_ed25519"
+
+
+def cmd_image(args: argparse.Namespace) -> int:
+    host.ensure_packages(image.HOST_PACKAGES)
+    _key, pub = host.ssh_key()
+    print(image.build(host.state_root(), pub, force=args.force))
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    host.check_host()
+    host.ensure_packages(image.HOST_PACKAGES)
+    names = topology.select(args.guests)
+    _key, pub = host.ssh_key()
+    base = image.build(host.state_root(), pub)
+    started = time.monotonic()
+    guests.ensure_network()
+    running = host.running_guests(host.instance_dir())
+    booted = []
+    for name in names:
+        if name in running:
+            continue
+        guests.start(name, base, args.mem)
+        booted.append(name)
+    try:
+        guests.wait_ready(names, args.timeout)
+    except BaseException:
+        if not args.keep_on_failure:
+            guests.remove_all()
+        raise
+    if booted:
+        print(f"lab: booted {', '.join(booted)} in {time.monotonic() - started:.1f} s", flush=True)
+    else:
+        print("lab: all requested guests already running", flush=True)
+    return cmd_status(args)
+
+
+def cmd_down(_args: argparse.Namespace) -> int:
+    guests.remove_all()
+    print(f"lab: '{host.lab_name()}' removed", flush=True)
+    return 0
+
+
+def cmd_status(_args: argparse.Namespace) -> int:
+    instance = host.instance_dir()
+    running = host.running_guests(instance)
+    known = sorted(p.stem for p in instance.glob("run/*.pid")) if instance.exists() else []
+    print(f"lab '{host.lab_name()}' namespace {host.namespace()}: "
+          f"{'present' if guests.namespace_exists() else 'absent'}")
+    dead = 0
+    for name in topology.GUESTS:
+        if name in running:
+            state = f"running pid {running[name]}"
+        elif name in known:
+            state, dead = "DIED (see its log under " + str(instance / "run") + ")", dead + 1
+        else:
+            continue
+        print(f"  {name:8} {topology.guest_address(name):15} {state}")
+    return 1 if dead else 0
+
+
+def cmd_inventory(_args: argparse.Namespace) -> int:
+    sys.stdout.write(topology.inventory_text(INVENTORY_KEY_EXPR))
+    return 0
+
+
+def cmd_ssh(args: argparse.Namespace) -> int:
+    argv = guests.ssh_argv(args.guest, args.command)
+    os.execvp(argv[0], argv)
+    return 1
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    if not args.command:
+        raise SystemExit("lab: exec needs a command after --")
+    host.check_host()
+    guests.ensure_network()
+    env = dict(os.environ, LVS_LAB=host.lab_name(), LVS_LAB_DIR=str(host.state_root()))
+    argv = ["ip", "netns", "exec", host.namespace(), *args.command]
+    os.execvpe(argv[0], argv, env)
+    return 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tools/lab", description=__doc__)
+    p.add_argument("--lab", help="lab instance name (env LVS_LAB, default 'lab'); each has its own namespace")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("image", help="build the guest image if its inputs changed")
+    s.add_argument("--force", action="store_true")
+    s.set_defaults(func=cmd_image)
+    s = sub.add_parser("up", help="create the network and boot guests (all by default)")
+    s.add_argument("guests", nargs="*")
+    s.add_argument("--mem", default="256M")
+    s.add_argument("--timeout", type=float, default=180)
+    s.add_argument("--keep-on-failure", action="store_true")
+    s.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop guests by PID, remove taps and the namespace").set_defaults(func=cmd_down)
+    sub.add_parser("status", help="list guests; exit 1 if one died").set_defaults(func=cmd_status)
+    sub.add_parser("inventory", help="print the Ansible inventory of the topology").set_defaults(func=cmd_inventory)
+    s = sub.add_parser("ssh", help="SSH to a guest")
+    s.add_argument("guest", choices=list(topology.GUESTS))
+    s.add_argument("command", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_ssh)
+    s = sub.add_parser("exec", help="run a command inside the lab namespace: exec -- CMD...")
+    s.add_argument("command", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_exec)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.lab:
+        os.environ["LVS_LAB"] = args.lab
+    if getattr(args, "command", None) and args.command[0] == "--":
+        args.command = args.command[1:]
+    return args.func(args)

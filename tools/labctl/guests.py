@@ -1,0 +1,134 @@
+"""Network namespace, bridges, taps and User-Mode Linux guests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from labctl import host, topology
+
+SSH_OPTIONS = [
+    "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+    "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=3",
+]
+
+
+def ns_run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return host.run(["ip", "netns", "exec", host.namespace(), *argv], **kwargs)
+
+
+def namespace_exists() -> bool:
+    return Path("/var/run/netns", host.namespace()).exists()
+
+
+def ensure_network() -> None:
+    """Create the namespace and its bridges; no uplink, no route out, no forwarding."""
+    ns = host.namespace()
+    if not namespace_exists():
+        host.run(["ip", "netns", "add", ns])
+    ns_run(["ip", "link", "set", "lo", "up"])
+    ns_run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"])
+    ns_run(["sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=0"])
+    for net in topology.NETWORKS:
+        bridge = topology.bridge_name(net)
+        if ns_run(["ip", "link", "show", bridge], check=False, quiet=True).returncode != 0:
+            ns_run(["ip", "link", "add", bridge, "type", "bridge", "mcast_snooping", "0"])
+            ns_run(["sysctl", "-q", "-w", f"net.ipv6.conf.{bridge}.accept_dad=0"])
+            for family in (4, 6):
+                ns_run(["ip", "addr", "add", topology.net_address(net, topology.CONTROLLER_HOST, family),
+                        "dev", bridge])
+        ns_run(["ip", "link", "set", bridge, "up"])
+
+
+def _ensure_tap(tap: str, bridge: str) -> None:
+    ns_run(["ip", "link", "del", tap], check=False, quiet=True)
+    ns_run(["ip", "tuntap", "add", "dev", tap, "mode", "tap"])
+    ns_run(["ip", "link", "set", tap, "master", bridge])
+    ns_run(["ip", "link", "set", tap, "up"])
+
+
+def uml_argv(name: str, image: Path, run_dir: Path, mem: str) -> list[str]:
+    argv = [
+        "linux.uml", f"umid={name}", f"uml_dir={run_dir}", f"mem={mem}",
+        f"ubd0={run_dir / (name + '.cow')},{image}", "root=/dev/ubda", "rw",
+        "con=null", "con0=null,fd:1", "ssl=null", f"lab.name={name}",
+    ]
+    for index, nic in enumerate(topology.guest_interfaces(name)):
+        argv.append(f"vec{index}:transport=tap,ifname={nic['tap']},mac={nic['mac']},gro=1")
+        argv.append(f"lab.nic{index}={nic['ipv4']},{nic['ipv6']}")
+    return argv
+
+
+def start(name: str, image: Path, mem: str) -> int:
+    run_dir = host.instance_dir() / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for nic in topology.guest_interfaces(name):
+        _ensure_tap(nic["tap"], topology.bridge_name(nic["net"]))
+    cow = run_dir / f"{name}.cow"
+    if cow.exists():
+        cow.unlink()
+    stale = run_dir / name
+    if stale.exists():
+        shutil.rmtree(stale, ignore_errors=True)
+    log = open(run_dir / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", host.namespace(), *uml_argv(name, image, run_dir, mem)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    log.close()
+    (run_dir / f"{name}.pid").write_text(f"{proc.pid}\n")
+    return proc.pid
+
+
+def ssh_argv(name: str, command: list[str] | None = None) -> list[str]:
+    key, _pub = host.ssh_key()
+    argv = ["ip", "netns", "exec", host.namespace(), "ssh", *SSH_OPTIONS, "-i", str(key),
+            f"root@{topology.guest_address(name)}"]
+    return argv + (command or [])
+
+
+def wait_ready(names: list[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    pending = list(names)
+    running = host.running_guests(host.instance_dir())
+    while pending:
+        for name in list(pending):
+            if name not in running and name not in host.running_guests(host.instance_dir()):
+                log = host.instance_dir() / "run" / f"{name}.log"
+                tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                raise SystemExit(f"lab: guest {name} died while booting; last console lines:\n{tail}")
+            probe = host.run(ssh_argv(name, ["systemctl", "is-system-running", "--wait"]), check=False,
+                             capture_output=True, text=True, timeout=60)
+            if probe.returncode == 0 or probe.stdout.strip() in ("running", "degraded"):
+                pending.remove(name)
+        if pending and time.monotonic() > deadline:
+            raise SystemExit(f"lab: guests not reachable over SSH after {timeout:.0f} s: {', '.join(pending)}")
+        if pending:
+            time.sleep(1)
+
+
+def stop(name: str, pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 20
+    while host.pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if host.pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def remove_all() -> None:
+    """Stop every guest of this lab by PID, then remove taps, files and the namespace."""
+    instance = host.instance_dir()
+    for name, pid in host.running_guests(instance).items():
+        stop(name, pid)
+    if namespace_exists():
+        host.run(["ip", "netns", "del", host.namespace()])
+    if instance.exists():
+        shutil.rmtree(instance, ignore_errors=True)

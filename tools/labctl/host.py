@@ -1,0 +1,117 @@
+"""Host-side helpers: commands, packages, SSH key, state directories."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run(argv: list[str], check: bool = True, quiet: bool = False, **kwargs) -> subprocess.CompletedProcess:
+    if quiet:
+        kwargs.setdefault("stdout", subprocess.DEVNULL)
+        kwargs.setdefault("stderr", subprocess.DEVNULL)
+    result = subprocess.run(argv, check=False, **kwargs)
+    if check and result.returncode != 0:
+        raise SystemExit(f"lab: command failed ({result.returncode}): {' '.join(argv)}")
+    return result
+
+
+def state_root() -> Path:
+    return Path(os.environ.get("LVS_LAB_DIR", "/var/tmp/lvs-lab"))
+
+
+def lab_name() -> str:
+    return os.environ.get("LVS_LAB", "lab")
+
+
+def instance_dir(name: str | None = None) -> Path:
+    return state_root() / "instances" / (name or lab_name())
+
+
+def namespace(name: str | None = None) -> str:
+    return f"lvs-{name or lab_name()}"
+
+
+def uml_kernel_version() -> str:
+    modules = Path("/usr/lib/uml/modules")
+    versions = sorted(p.name for p in modules.iterdir()) if modules.is_dir() else []
+    if not versions:
+        raise SystemExit("lab: no User-Mode Linux kernel modules under /usr/lib/uml/modules "
+                         "(package user-mode-linux missing?)")
+    return versions[-1]
+
+
+def ensure_packages(packages: tuple[str, ...]) -> None:
+    """Install the host packages the lab needs when any is missing."""
+    missing = [p for p in packages
+               if run(["dpkg-query", "-W", "-f=${Status}", p], check=False,
+                      capture_output=True, text=True).stdout.strip() != "install ok installed"]
+    if not missing:
+        return
+    print(f"lab: installing host packages: {' '.join(missing)}", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-q"], env=env, quiet=True)
+    run(["apt-get", "install", "-y", "-q", *missing], env=env, quiet=True)
+
+
+def ssh_key() -> tuple[Path, str]:
+    root = state_root()
+    root.mkdir(parents=True, exist_ok=True)
+    key = root / "id_ed25519"
+    if not key.exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lvs-lab", "-f", str(key)])
+    return key, key.with_suffix(".pub").read_text().strip()
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie or a recycled PID of something else is not our guest.
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"linux.uml" in cmdline or b"qemu-system" in cmdline
+
+
+def running_guests(instance: Path) -> dict[str, int]:
+    result = {}
+    for pidfile in instance.glob("run/*.pid") if instance.exists() else ():
+        try:
+            pid = int(pidfile.read_text().strip())
+        except ValueError:
+            continue
+        if pid_alive(pid):
+            result[pidfile.stem] = pid
+    return result
+
+
+def require_stopped_guests(state: Path, why: str) -> None:
+    for instance in (state / "instances").glob("*") if (state / "instances").exists() else ():
+        alive = running_guests(instance)
+        if alive:
+            raise SystemExit(f"lab: guests {', '.join(alive)} of lab '{instance.name}' are running; "
+                             f"run 'tools/lab down' before you {why}")
+
+
+def check_host() -> None:
+    """Fail loudly when this machine cannot run guests."""
+    problems = []
+    if os.geteuid() != 0:
+        problems.append("the lab needs root (network namespaces, taps)")
+    if not Path("/dev/net/tun").exists():
+        problems.append("/dev/net/tun is missing (no tap devices)")
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or not os.access(shm, os.W_OK):
+        problems.append("/dev/shm is missing or not writable (guest memory lives there)")
+    if shutil.which("ip") is None:
+        problems.append("'ip' (iproute2) is missing")
+    if problems:
+        sys.exit("lab: cannot start guests on this machine: " + "; ".join(problems))
