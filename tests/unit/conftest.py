@@ -72,7 +72,8 @@ class FakeIPVS:
 
     @property
     def mutations(self) -> list:
-        return [args for args, _data in self.calls if args[1:2] and args[1] in MUTATING or args[0].endswith("modprobe")]
+        return [args for args, _data in self.calls
+                if (args[1:2] and args[1] in MUTATING) or args[0].endswith("modprobe")]
 
     def run_command(self, args, data=None, **_kwargs):
         args = list(args)
@@ -92,7 +93,8 @@ class FakeIPVS:
                 return 255, "", "No such service"
             return 0, render_list({key: self.table[key]}, thresholds=False), ""
         if rest == ["-Ln", "--timeout"]:
-            return 0, "Timeout (tcp tcpfin udp): %d %d %d\n" % tuple(self.timeouts), ""
+            tcp, tcpfin, udp = self.timeouts
+            return 0, f"Timeout (tcp tcpfin udp): {tcp} {tcpfin} {udp}\n", ""
         if rest[:1] == ["--set"]:
             self.timeouts = [int(new) or old for new, old in zip(rest[1:], self.timeouts)]
             return 0, "", ""

@@ -47,8 +47,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     return cmd_status(args)
 
 
-def cmd_down(_args: argparse.Namespace) -> int:
-    guests.remove_all()
+def cmd_down(args: argparse.Namespace) -> int:
+    guests.remove_all(keep_network=args.keep_network)
     print(f"lab: '{host.lab_name()}' removed", flush=True)
     return 0
 
@@ -73,6 +73,15 @@ def cmd_status(_args: argparse.Namespace) -> int:
 
 def cmd_inventory(_args: argparse.Namespace) -> int:
     sys.stdout.write(topology.inventory_text(INVENTORY_KEY_EXPR))
+    return 0
+
+
+def cmd_instances(args: argparse.Namespace) -> int:
+    """Molecule's instance config (YAML) for the named guests."""
+    key, _pub = host.ssh_key()
+    for name in topology.select(args.guests):
+        print(f"- instance: {name}\n  address: {topology.guest_address(name)}\n  user: root\n"
+              f"  port: 22\n  identity_file: {key}")
     return 0
 
 
@@ -106,9 +115,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=180)
     s.add_argument("--keep-on-failure", action="store_true")
     s.set_defaults(func=cmd_up)
-    sub.add_parser("down", help="stop guests by PID, remove taps and the namespace").set_defaults(func=cmd_down)
+    s = sub.add_parser("down", help="stop guests by PID, remove taps and the namespace")
+    s.add_argument("--keep-network", action="store_true", help="keep the namespace (when called from inside it)")
+    s.set_defaults(func=cmd_down)
     sub.add_parser("status", help="list guests; exit 1 if one died").set_defaults(func=cmd_status)
     sub.add_parser("inventory", help="print the Ansible inventory of the topology").set_defaults(func=cmd_inventory)
+    s = sub.add_parser("instances", help="print Molecule's instance config for guests")
+    s.add_argument("guests", nargs="+")
+    s.set_defaults(func=cmd_instances)
     s = sub.add_parser("ssh", help="SSH to a guest")
     s.add_argument("guest", choices=list(topology.GUESTS))
     s.add_argument("command", nargs=argparse.REMAINDER)

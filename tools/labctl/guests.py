@@ -123,12 +123,20 @@ def stop(name: str, pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def remove_all() -> None:
-    """Stop every guest of this lab by PID, then remove taps, files and the namespace."""
+def remove_all(keep_network: bool = False) -> None:
+    """Stop every guest of this lab by PID, then remove taps, files and (unless kept) the namespace.
+
+    `keep_network` is for callers that run inside the namespace themselves (Molecule's destroy).
+    """
     instance = host.instance_dir()
     for name, pid in host.running_guests(instance).items():
         stop(name, pid)
     if namespace_exists():
-        host.run(["ip", "netns", "del", host.namespace()])
+        if keep_network:
+            for name in topology.GUESTS:
+                for nic in topology.guest_interfaces(name):
+                    ns_run(["ip", "link", "del", nic["tap"]], check=False, quiet=True)
+        else:
+            host.run(["ip", "netns", "del", host.namespace()])
     if instance.exists():
         shutil.rmtree(instance, ignore_errors=True)

@@ -50,7 +50,7 @@ def test_service_batch_goes_through_one_restore(fake_ipvs, run_module):
     assert not failed and result["changed"]
     mutating = fake.mutations
     assert mutating == [["/usr/sbin/ipvsadm", "-R"]]
-    restore = [data for argv, data in fake.calls if argv[1:] == ["-R"]][0]
+    restore = next(data for argv, data in fake.calls if argv[1:] == ["-R"])
     assert restore.splitlines()[0] == "-E -t 192.0.2.50:80 -s wlc"
     assert list(fake.table[("tcp", "192.0.2.50", 80)]["realservers"]) == [("192.0.2.23", 80)]
     failed, again = run_module(ipvs_service.main, args)
@@ -150,7 +150,7 @@ def test_realserver_add_edit_and_missing_service(fake_ipvs, run_module):
 
 
 def test_realserver_drained_and_removed(fake_ipvs, run_module):
-    fake = fake_ipvs(TABLE)
+    fake_ipvs(TABLE)
     base = {"service_address": "192.0.2.50", "service_port": 80, "address": "192.0.2.22"}
     failed, result = run_module(ipvs_realserver.main, dict(base, state="drained", drain_timeout=1))
     assert not failed and result["commands"] == ["ipvsadm -e -t 192.0.2.50:80 -r 192.0.2.22:80 -g -w 0"]
@@ -222,7 +222,7 @@ def test_info(fake_ipvs, run_module):
     fake.run_command = with_listings
     failed, result = run_module(ipvs_info.main, {"stats": True, "timeouts": True})
     assert not failed and result["available"] and not result["changed"]
-    web = [s for s in result["services"] if s["name"] == "tcp 192.0.2.50:80"][0]
+    web = next(s for s in result["services"] if s["name"] == "tcp 192.0.2.50:80")
     assert web["stats"]["conns"] == 40 and web["stats"]["outpkts"] == 0
     assert [(rs["active_connections"], rs["inactive_connections"], rs["stats"]["conns"])
             for rs in web["realservers"]] == [(2, 7, 10), (0, 1, 30)]

@@ -1,0 +1,29 @@
+# Developer entry points. `make test` is the whole suite (what CI runs); `make lab` boots the lab.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+test:  ## everything: host packages, unit, lint, sanity, lab, integration, molecule
+	scripts/run-tests
+
+unit lint sanity integration molecule:  ## one stage of the suite
+	scripts/run-tests host-deps venv $(if $(filter integration molecule,$@),lab) $@
+
+lab:  ## build the image if needed, boot the lab and print its inventory
+	scripts/host-deps
+	scripts/venv .venv requirements-dev.txt
+	scripts/collections-link
+	tools/lab up
+	tools/lab inventory
+
+lab-down:  ## stop the lab's guests and remove its network
+	tools/lab down
+
+bench:  ## parse/plan benchmark of a 10,000 real-server table
+	scripts/venv .venv requirements-dev.txt
+	scripts/collections-link
+	.venv/bin/python benchmarks/bench_ipvs_plan.py
+
+.PHONY: help test unit lint sanity integration molecule lab lab-down bench

@@ -1,0 +1,41 @@
+"""Integration tests run ansible-playbook against lab guests from inside the lab namespace.
+
+Run them through the lab: `tools/lab exec -- .venv/bin/pytest tests/integration`
+(scripts/run-tests does this after `tools/lab up`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_configure(config):
+    if "LVS_LAB" not in os.environ:
+        raise pytest.UsageError("integration tests run inside the lab namespace: "
+                                "tools/lab up dir1 rs1 && tools/lab exec -- .venv/bin/pytest tests/integration")
+
+
+@pytest.fixture(scope="session")
+def playbook():
+    """playbook(path, *args) runs ansible-playbook against the lab inventory; fails the test on rc != 0."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               ANSIBLE_ROLES_PATH=str(ROOT / "tests/integration/targets"), ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_NOCOLOR="1")
+    binary = str(Path(sys.executable).parent / "ansible-playbook")
+
+    def run(path: str, *args: str) -> subprocess.CompletedProcess:
+        result = subprocess.run([binary, "-i", str(ROOT / "inventories/lab/hosts.yml"), str(ROOT / path), *args],
+                                cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False)
+        if result.returncode != 0:
+            pytest.fail(f"ansible-playbook {path} {' '.join(args)} failed (rc={result.returncode}):\n"
+                        f"{result.stdout[-6000:]}\n{result.stderr[-3000:]}")
+        return result
+
+    return run

@@ -1,0 +1,15 @@
+"""Each module's integration target (tests/integration/targets/NAME) on real IPVS in the lab."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+
+@pytest.mark.parametrize("target", ["ipvs_service", "ipvs_realserver", "ipvs_rules", "ipvs_info"])
+def test_target(playbook, target):
+    result = playbook("tests/integration/run_target.yml", "-e", f"target={target}")
+    recap = re.search(r"dir1\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=0\s+failed=0", result.stdout)
+    assert recap, result.stdout[-3000:]
+    assert int(recap.group(1)) > 3
