@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from labctl import guests, host, image, topology
+from labctl import guests, host, image, repo, topology
 
 INVENTORY_KEY_EXPR = "{{ lookup('ansible.builtin.env', 'LVS_LAB_DIR', default='/var/tmp/lvs-lab') }}/id_ed25519"
 
@@ -25,8 +25,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     names = topology.select(args.guests)
     _key, pub = host.ssh_key()
     base = image.build(host.state_root(), pub)
+    packages = repo.build(host.state_root(), repo.image_versions(base.parent / "dpkg-status"))
     started = time.monotonic()
     guests.ensure_network()
+    repo.serve(packages)
     running = host.running_guests(host.instance_dir())
     booted = []
     for name in names:

@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from labctl import host, topology
+from labctl import host, repo, topology
 
 SSH_OPTIONS = [
     "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
@@ -81,6 +81,10 @@ def start(name: str, image: Path, mem: str) -> int:
     )
     log.close()
     (run_dir / f"{name}.pid").write_text(f"{proc.pid}\n")
+    # Until `ip netns exec` has exec'd the kernel, the child does not look like a guest yet.
+    deadline = time.monotonic() + 10
+    while not host.pid_alive(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     return proc.pid
 
 
@@ -94,10 +98,9 @@ def ssh_argv(name: str, command: list[str] | None = None) -> list[str]:
 def wait_ready(names: list[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     pending = list(names)
-    running = host.running_guests(host.instance_dir())
     while pending:
         for name in list(pending):
-            if name not in running and name not in host.running_guests(host.instance_dir()):
+            if name not in host.running_guests(host.instance_dir()):
                 log = host.instance_dir() / "run" / f"{name}.log"
                 tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
                 raise SystemExit(f"lab: guest {name} died while booting; last console lines:\n{tail}")
@@ -131,6 +134,8 @@ def remove_all(keep_network: bool = False) -> None:
     instance = host.instance_dir()
     for name, pid in host.running_guests(instance).items():
         stop(name, pid)
+    if not keep_network:
+        repo.stop()
     if namespace_exists():
         if keep_network:
             for name in topology.GUESTS:

@@ -8,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-from labctl import host
+from labctl import host, repo
 
 SUITE = "bookworm"
 IMAGE_SIZE = "1536M"
@@ -78,7 +78,7 @@ MASKED_UNITS = (
 def image_inputs(pubkey: str) -> str:
     kernel = host.uml_kernel_version()
     parts = [SUITE, IMAGE_SIZE, " ".join(PACKAGES), LAB_NET_SCRIPT, LAB_NET_UNIT,
-             " ".join(MASKED_UNITS), kernel, pubkey]
+             " ".join(MASKED_UNITS), kernel, pubkey, repo.sources_line()]
     return hashlib.sha256("\n--\n".join(parts).encode()).hexdigest()
 
 
@@ -112,10 +112,11 @@ def _customize(root: Path, pubkey: str) -> None:
     _write(root / "root/.ssh/authorized_keys", pubkey + "\n", 0o600)
     (root / "root/.ssh").chmod(0o700)
     _write(root / "etc/ssh/sshd_config.d/lab.conf", "UseDNS no\nPermitRootLogin prohibit-password\n")
-    # Guests have no route out: apt has no sources until a test serves one.
+    # Guests have no route out: their only apt source is the lab's repository.
     for sources in (root / "etc/apt/sources.list", root / "etc/apt/sources.list.d/debian.sources"):
         if sources.exists():
             sources.unlink()
+    _write(root / "etc/apt/sources.list.d/lab.list", repo.sources_line())
 
 
 def build(state: Path, pubkey: str, force: bool = False) -> Path:
@@ -148,6 +149,7 @@ def build(state: Path, pubkey: str, force: bool = False) -> Path:
         tmp.unlink()
     host.run(["mkfs.ext4", "-q", "-O", "^has_journal", "-L", "labroot", "-d", str(root), str(tmp), IMAGE_SIZE])
     os.replace(tmp, image)
+    shutil.copyfile(root / "var/lib/dpkg/status", image_dir / "dpkg-status")
     stamp.write_text(digest + "\n")
     shutil.rmtree(root)
     print(f"lab: image built in {time.monotonic() - started:.0f} s: {image}", flush=True)

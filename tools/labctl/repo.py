@@ -1,0 +1,136 @@
+"""The lab's own apt repository: the packages roles install, served inside the namespace.
+
+Guests have no route out, so the packages that roles install (nginx, chrony, heartbeat...)
+are downloaded on the host with its apt, indexed here, and served over HTTP on the front
+bridge's controller address. Guests carry `deb [trusted=yes] http://CONTROLLER:PORT ./`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from labctl import host, topology
+
+PORT = 8000
+# What roles install; their dependencies come along (minus what the image has at that version).
+PACKAGES = ("nginx-light", "chrony", "heartbeat", "keepalived", "ipvsadm", "iptables", "curl", "socat")
+
+
+def url() -> str:
+    address = topology.net_address("front", topology.CONTROLLER_HOST).split("/")[0]
+    return f"http://{address}:{PORT}"
+
+
+def sources_line() -> str:
+    return f"deb [trusted=yes] {url()} ./\n"
+
+
+def _closure(packages: tuple[str, ...]) -> list[str]:
+    out = host.run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts",
+                    "--no-breaks", "--no-replaces", "--no-enhances", *packages],
+                   capture_output=True, text=True).stdout
+    return sorted({line.strip() for line in out.splitlines() if line and not line.startswith((" ", "<"))})
+
+
+def _candidates(names: list[str]) -> dict[str, str]:
+    out = host.run(["apt-cache", "policy", *names], capture_output=True, text=True).stdout
+    result, name = {}, None
+    for line in out.splitlines():
+        if line and not line.startswith(" "):
+            name = line.rstrip(":")
+        elif name and line.strip().startswith("Candidate:"):
+            version = line.split(":", 1)[1].strip()
+            if version != "(none)":
+                result[name] = version
+    return result
+
+
+def image_versions(status_file: Path) -> dict[str, str]:
+    """Installed packages and versions from a dpkg status file."""
+    versions, name = {}, None
+    for line in status_file.read_text(errors="replace").splitlines():
+        if line.startswith("Package: "):
+            name = line.split(": ", 1)[1]
+        elif line.startswith("Version: ") and name:
+            versions[name] = line.split(": ", 1)[1]
+    return versions
+
+
+def _index(repo: Path) -> None:
+    """Write Packages and Packages.gz for the .deb files in `repo` (what dpkg-scanpackages does)."""
+    stanzas = []
+    for deb in sorted(repo.glob("*.deb")):
+        control = host.run(["dpkg-deb", "-f", str(deb)], capture_output=True, text=True).stdout.rstrip("\n")
+        data = deb.read_bytes()
+        stanzas.append(f"{control}\nFilename: ./{deb.name}\nSize: {len(data)}\n"
+                       f"MD5sum: {hashlib.md5(data).hexdigest()}\nSHA256: {hashlib.sha256(data).hexdigest()}\n")
+    text = "\n".join(stanzas)
+    (repo / "Packages").write_text(text)
+    with gzip.open(repo / "Packages.gz", "wt") as handle:
+        handle.write(text)
+
+
+def build(state: Path, installed: dict[str, str]) -> Path:
+    """Download the packages (and dependencies the image lacks at the same version) and index them."""
+    repo = state / "repo"
+    stamp = repo / "inputs.sha256"
+    wanted = _candidates(_closure(PACKAGES))
+    needed = {name: version for name, version in wanted.items() if installed.get(name) != version}
+    digest = hashlib.sha256(repr(sorted(needed.items())).encode()).hexdigest()
+    if stamp.exists() and stamp.read_text().strip() == digest:
+        return repo
+    repo.mkdir(parents=True, exist_ok=True)
+    for old in repo.glob("*.deb"):
+        old.unlink()
+    started = time.monotonic()
+    pins = [f"{name}={version}" for name, version in sorted(needed.items())]
+    host.run(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", *pins], cwd=repo, stdout=subprocess.DEVNULL)
+    _index(repo)
+    stamp.write_text(digest + "\n")
+    print(f"lab: apt repository of {len(needed)} packages built in {time.monotonic() - started:.0f} s", flush=True)
+    return repo
+
+
+def _pidfile() -> Path:
+    return host.instance_dir() / "repo.pid"
+
+
+def serve(repo: Path) -> None:
+    """Serve the repository on the controller address inside the namespace (once per lab)."""
+    pidfile = _pidfile()
+    if pidfile.exists():
+        try:
+            pid = int(pidfile.read_text())
+            os.kill(pid, 0)
+            return
+        except (ValueError, ProcessLookupError):
+            pass
+    pidfile.parent.mkdir(parents=True, exist_ok=True)
+    address = url().split("//")[1].split(":")[0]
+    log = open(host.instance_dir() / "repo.log", "wb")  # noqa: SIM115 - owned by the child
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", host.namespace(), "python3", "-m", "http.server", str(PORT), "--bind", address,
+         "--directory", str(repo)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    pidfile.write_text(f"{proc.pid}\n")
+
+
+def stop() -> None:
+    pidfile = _pidfile()
+    if not pidfile.exists():
+        return
+    try:
+        pid = int(pidfile.read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if b"http.server" in cmdline:
+            os.kill(pid, signal.SIGTERM)
+    except (ValueError, OSError):
+        pass
+    pidfile.unlink(missing_ok=True)
