@@ -5,18 +5,19 @@ SHELL := /bin/bash
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-test:  ## everything: host packages, unit, lint, sanity, lab, integration, molecule
+test:  ## everything: host packages, unit, lint, sanity, lab, integration, molecule, bench figures
 	scripts/run-tests
 
 unit lint sanity integration molecule:  ## one stage of the suite
 	scripts/run-tests host-deps venv $(if $(filter integration molecule,$@),lab) $@
 
-lab:  ## build the image if needed, boot the lab and print its inventory
+lab:  ## build the image if needed, boot the lab, show its inventory and the directors' IPVS tables
 	scripts/host-deps
 	scripts/venv .venv requirements-dev.txt
 	scripts/collections-link
 	tools/lab up
 	tools/lab inventory
+	tools/lab exec -- .venv/bin/ansible directors -m linux_cluster.lvs.ipvs_info
 
 lab-down:  ## stop the lab's guests and remove its network
 	tools/lab down

@@ -1,0 +1,56 @@
+"""The lab controller's pure parts: topology, inventory, guest command line, repository index."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "tools"))
+
+from labctl import guests, repo, topology  # noqa: E402
+
+DOC_RANGES = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
+
+
+def test_committed_inventory_is_the_generated_one():
+    from labctl.cli import INVENTORY_KEY_EXPR
+
+    assert (ROOT / "inventories/lab/hosts.yml").read_text() == topology.inventory_text(INVENTORY_KEY_EXPR)
+
+
+def test_every_lab_address_is_a_documentation_address():
+    for name in topology.GUESTS:
+        for nic in topology.guest_interfaces(name):
+            for key in ("ipv4", "ipv6"):
+                address = ipaddress.ip_interface(nic[key]).ip
+                assert any(address in net for net in DOC_RANGES), (name, nic)
+
+
+def test_addresses_and_macs_are_unique():
+    nics = [nic for name in topology.GUESTS for nic in topology.guest_interfaces(name)]
+    for key in ("ipv4", "ipv6", "mac", "tap"):
+        values = [nic[key] for nic in nics]
+        assert len(values) == len(set(values)), key
+    assert all(len(nic["tap"]) <= 15 for nic in nics)
+
+
+def test_uml_command_line(tmp_path):
+    argv = guests.uml_argv("dir1", tmp_path / "base.img", tmp_path, "256M")
+    assert argv[0] == "linux.uml"
+    assert "vec0:transport=tap,ifname=t-dir1-0,mac=02:4c:56:00:01:0b,gro=1" in argv
+    assert "vec1:transport=tap,ifname=t-dir1-1,mac=02:4c:56:00:02:0b,gro=1" in argv
+    assert "lab.nic0=192.0.2.11/24,2001:db8:0:2::b/64" in argv
+    assert f"ubd0={tmp_path / 'dir1.cow'},{tmp_path / 'base.img'}" in argv
+
+
+def test_repository_sources_point_at_the_controller():
+    assert repo.sources_line() == "deb [trusted=yes] http://192.0.2.1:8000 ./\n"
+
+
+def test_image_versions(tmp_path):
+    status = tmp_path / "status"
+    status.write_text("Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\n\n"
+                      "Package: nginx\nVersion: 1.22.1-9\n")
+    assert repo.image_versions(status) == {"libc6": "2.36-9", "nginx": "1.22.1-9"}
