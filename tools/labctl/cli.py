@@ -12,19 +12,24 @@ from labctl import guests, host, image, repo, topology
 INVENTORY_KEY_EXPR = "{{ lookup('ansible.builtin.env', 'LVS_LAB_DIR', default='/var/tmp/lvs-lab') }}/id_ed25519"
 
 
+def host_packages() -> tuple[str, ...]:
+    return image.HOST_PACKAGES + (image.QEMU_HOST_PACKAGES if host.backend() == "qemu" else ())
+
+
 def cmd_image(args: argparse.Namespace) -> int:
-    host.ensure_packages(image.HOST_PACKAGES)
+    host.ensure_packages(host_packages())
     _key, pub = host.ssh_key()
-    print(image.build(host.state_root(), pub, force=args.force))
+    print(image.build(host.state_root(), pub, force=args.force, backend=host.backend()))
     return 0
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     host.check_host()
-    host.ensure_packages(image.HOST_PACKAGES)
+    host.ensure_packages(host_packages())
     names = topology.select(args.guests)
     _key, pub = host.ssh_key()
-    base = image.build(host.state_root(), pub)
+    base = image.build(host.state_root(), pub, backend=host.backend())
+    mem = args.mem or ("384M" if host.backend() == "qemu" else "256M")
     packages = repo.build(host.state_root(), repo.image_versions(base.parent / "dpkg-status"))
     started = time.monotonic()
     guests.ensure_network()
@@ -34,7 +39,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     for name in names:
         if name in running:
             continue
-        guests.start(name, base, args.mem)
+        guests.start(name, base, mem, host.backend())
         booted.append(name)
     try:
         guests.wait_ready(names, args.timeout)
@@ -98,7 +103,8 @@ def cmd_exec(args: argparse.Namespace) -> int:
         raise SystemExit("lab: exec needs a command after --")
     host.check_host()
     guests.ensure_network()
-    env = dict(os.environ, LVS_LAB=host.lab_name(), LVS_LAB_DIR=str(host.state_root()))
+    env = dict(os.environ, LVS_LAB=host.lab_name(), LVS_LAB_DIR=str(host.state_root()),
+               LVS_LAB_BACKEND=host.backend())
     argv = ["ip", "netns", "exec", host.namespace(), *args.command]
     os.execvpe(argv[0], argv, env)
     return 1
@@ -107,13 +113,15 @@ def cmd_exec(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tools/lab", description=__doc__)
     p.add_argument("--lab", help="lab instance name (env LVS_LAB, default 'lab'); each has its own namespace")
+    p.add_argument("--backend", choices=["uml", "qemu"],
+                   help="guest kind (env LVS_LAB_BACKEND): User-Mode Linux (default) or QEMU in software emulation")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("image", help="build the guest image if its inputs changed")
     s.add_argument("--force", action="store_true")
     s.set_defaults(func=cmd_image)
     s = sub.add_parser("up", help="create the network and boot guests (all by default)")
     s.add_argument("guests", nargs="*")
-    s.add_argument("--mem", default="256M")
+    s.add_argument("--mem", help="guest memory (default 256M for uml, 384M for qemu)")
     s.add_argument("--timeout", type=float, default=180)
     s.add_argument("--keep-on-failure", action="store_true")
     s.set_defaults(func=cmd_up)
@@ -139,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.lab:
         os.environ["LVS_LAB"] = args.lab
+    if args.backend:
+        os.environ["LVS_LAB_BACKEND"] = args.backend
     if getattr(args, "command", None) and args.command[0] == "--":
         args.command = args.command[1:]
     return args.func(args)

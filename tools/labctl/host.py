@@ -27,6 +27,14 @@ def lab_name() -> str:
     return os.environ.get("LVS_LAB", "lab")
 
 
+def backend() -> str:
+    """uml (default) or qemu, from LVS_LAB_BACKEND or --backend."""
+    value = os.environ.get("LVS_LAB_BACKEND", "uml")
+    if value not in ("uml", "qemu"):
+        raise SystemExit(f"lab: LVS_LAB_BACKEND={value!r}: must be uml or qemu")
+    return value
+
+
 def instance_dir(name: str | None = None) -> Path:
     return state_root() / "instances" / (name or lab_name())
 

@@ -23,6 +23,20 @@ PACKAGES = (
 
 HOST_PACKAGES = ("user-mode-linux", "uml-utilities", "mmdebstrap", "e2fsprogs", "iproute2", "openssh-client")
 
+# The QEMU/TCG backend boots Debian's own kernel from a small initrd (virtio disk and NIC, ext4).
+QEMU_PACKAGES = ("linux-image-amd64", "lz4")
+QEMU_HOST_PACKAGES = ("qemu-system-x86", "qemu-utils")
+INITRAMFS_CONF = "MODULES=list\nCOMPRESS=lz4\n"
+INITRAMFS_HOOK = """#!/bin/sh
+# Lab: only what a QEMU guest needs to mount its root file system and reach the network.
+[ "$1" = prereqs ] && exit 0
+. /usr/share/initramfs-tools/hook-functions
+for module in virtio_pci virtio_blk virtio_net ext4; do
+    manual_add_modules "$module"
+    echo "$module" >> "${DESTDIR}/conf/modules"
+done
+"""
+
 # Sets hostname and addresses from the kernel command line (lab.name=, lab.nicN=).
 LAB_NET_SCRIPT = """#!/bin/sh
 # Lab guest network setup: reads lab.* arguments from the kernel command line.
@@ -37,10 +51,16 @@ for arg in $(cat /proc/cmdline); do
             printf '127.0.0.1 localhost\\n127.0.1.1 %s\\n::1 localhost ip6-localhost\\n' "$name" > /etc/hosts
             ;;
         lab.nic*=*)
-            spec=${arg#lab.nic}
-            dev="vec${spec%%=*}"
+            # lab.nicN=MAC,ADDR/LEN,ADDR6/LEN: the NIC is found by its MAC, whatever the backend names it.
+            spec=${arg#*=}
+            mac=${spec%%,*}
+            dev=""
+            for path in /sys/class/net/*; do
+                [ "$(cat "$path/address")" = "$mac" ] && dev=${path##*/}
+            done
+            [ -n "$dev" ] || { echo "lab-net: no interface with MAC $mac" >&2; exit 1; }
             ip link set "$dev" up
-            for addr in $(echo "${spec#*=}" | tr ',' ' '); do
+            for addr in $(echo "${spec#*,}" | tr ',' ' '); do
                 case "$addr" in
                     *:*) ip -6 addr add "$addr" dev "$dev" nodad ;;
                     *) ip addr add "$addr" dev "$dev" ;;
@@ -67,6 +87,9 @@ ExecStart=/usr/local/sbin/lab-net
 WantedBy=multi-user.target
 """
 
+# No root entry: the kernel mounts it read-write from its command line under either backend.
+FSTAB = "# The root file system is mounted by the kernel (root=... rw).\n"
+
 MASKED_UNITS = (
     "systemd-udevd.service", "systemd-udev-trigger.service", "systemd-udev-settle.service",
     "getty@tty1.service", "serial-getty@ttyS0.service", "console-getty.service",
@@ -75,10 +98,18 @@ MASKED_UNITS = (
 )
 
 
-def image_inputs(pubkey: str) -> str:
-    kernel = host.uml_kernel_version()
-    parts = [SUITE, IMAGE_SIZE, " ".join(PACKAGES), LAB_NET_SCRIPT, LAB_NET_UNIT,
-             " ".join(MASKED_UNITS), kernel, pubkey, repo.sources_line()]
+def packages(backend: str) -> tuple[str, ...]:
+    return PACKAGES + (QEMU_PACKAGES if backend == "qemu" else ())
+
+
+def image_directory(state: Path, backend: str) -> Path:
+    return state / ("image" if backend == "uml" else f"image-{backend}")
+
+
+def image_inputs(pubkey: str, backend: str = "uml") -> str:
+    kernel = host.uml_kernel_version() if backend == "uml" else INITRAMFS_HOOK
+    parts = [SUITE, IMAGE_SIZE, " ".join(packages(backend)), LAB_NET_SCRIPT, LAB_NET_UNIT,
+             " ".join(MASKED_UNITS), kernel, pubkey, repo.sources_line(), FSTAB]
     return hashlib.sha256("\n--\n".join(parts).encode()).hexdigest()
 
 
@@ -88,13 +119,14 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.chmod(mode)
 
 
-def _customize(root: Path, pubkey: str) -> None:
-    kernel = host.uml_kernel_version()
-    modules = root / "lib/modules" / kernel
-    if modules.exists():
-        shutil.rmtree(modules)
-    shutil.copytree(Path("/usr/lib/uml/modules") / kernel, modules)
-    host.run(["chroot", str(root), "depmod", kernel])
+def _customize(root: Path, pubkey: str, backend: str) -> None:
+    if backend == "uml":
+        kernel = host.uml_kernel_version()
+        modules = root / "lib/modules" / kernel
+        if modules.exists():
+            shutil.rmtree(modules)
+        shutil.copytree(Path("/usr/lib/uml/modules") / kernel, modules)
+        host.run(["chroot", str(root), "depmod", kernel])
     _write(root / "usr/local/sbin/lab-net", LAB_NET_SCRIPT, 0o755)
     _write(root / "etc/systemd/system/lab-net.service", LAB_NET_UNIT)
     wants = root / "etc/systemd/system/multi-user.target.wants"
@@ -107,7 +139,7 @@ def _customize(root: Path, pubkey: str) -> None:
         if target.exists() or target.is_symlink():
             target.unlink()
         target.symlink_to("/dev/null")
-    _write(root / "etc/fstab", "/dev/ubda / ext4 defaults,noatime 0 1\n")
+    _write(root / "etc/fstab", FSTAB)
     _write(root / "etc/hostname", "lab\n")
     _write(root / "root/.ssh/authorized_keys", pubkey + "\n", 0o600)
     (root / "root/.ssh").chmod(0o700)
@@ -119,12 +151,15 @@ def _customize(root: Path, pubkey: str) -> None:
     _write(root / "etc/apt/sources.list.d/lab.list", repo.sources_line())
 
 
-def build(state: Path, pubkey: str, force: bool = False) -> Path:
-    """Return the path of an image matching the current inputs, building it if needed."""
-    image_dir = state / "image"
+def build(state: Path, pubkey: str, force: bool = False, backend: str = "uml") -> Path:
+    """Return the path of an image matching the current inputs, building it if needed.
+
+    The QEMU image also holds Debian's kernel; its vmlinuz and initrd.img sit beside base.img.
+    """
+    image_dir = image_directory(state, backend)
     image = image_dir / "base.img"
     stamp = image_dir / "base.sha256"
-    digest = image_inputs(pubkey)
+    digest = image_inputs(pubkey, backend)
     if not force and image.exists() and stamp.exists() and stamp.read_text().strip() == digest:
         return image
     host.require_stopped_guests(state, "rebuild the image")
@@ -135,15 +170,26 @@ def build(state: Path, pubkey: str, force: bool = False) -> Path:
     if root.exists():
         shutil.rmtree(root)
     started = time.monotonic()
+    hooks = []
+    if backend == "qemu":
+        hooks = [
+            "--setup-hook=mkdir -p \"$1/etc/initramfs-tools/conf.d\" \"$1/etc/initramfs-tools/hooks\"",
+            f"--setup-hook=printf '{INITRAMFS_CONF}' > \"$1/etc/initramfs-tools/conf.d/lab\"",
+            "--setup-hook=cat > \"$1/etc/initramfs-tools/hooks/lab\" <<'EOF'\n" + INITRAMFS_HOOK + "EOF",
+            "--setup-hook=chmod 755 \"$1/etc/initramfs-tools/hooks/lab\"",
+        ]
     host.run([
-        "mmdebstrap", "--variant=apt", "--quiet",
-        "--include=" + ",".join(PACKAGES),
+        "mmdebstrap", "--variant=apt", "--quiet", *hooks,
+        "--include=" + ",".join(packages(backend)),
         "--dpkgopt=path-exclude=/usr/share/man/*",
         "--dpkgopt=path-exclude=/usr/share/doc/*",
         "--dpkgopt=path-exclude=/usr/share/locale/*",
         SUITE, str(root),
     ])
-    _customize(root, pubkey)
+    _customize(root, pubkey, backend)
+    if backend == "qemu":
+        shutil.copyfile(sorted((root / "boot").glob("vmlinuz-*"))[-1], image_dir / "vmlinuz")
+        shutil.copyfile(sorted((root / "boot").glob("initrd.img-*"))[-1], image_dir / "initrd.img")
     tmp = image.with_suffix(".tmp")
     if tmp.exists():
         tmp.unlink()

@@ -41,8 +41,17 @@ def test_uml_command_line(tmp_path):
     assert argv[0] == "linux.uml"
     assert "vec0:transport=tap,ifname=t-dir1-0,mac=02:4c:56:00:01:0b,gro=1" in argv
     assert "vec1:transport=tap,ifname=t-dir1-1,mac=02:4c:56:00:02:0b,gro=1" in argv
-    assert "lab.nic0=192.0.2.11/24,2001:db8:0:2::b/64" in argv
+    assert "lab.nic0=02:4c:56:00:01:0b,192.0.2.11/24,2001:db8:0:2::b/64" in argv
     assert f"ubd0={tmp_path / 'dir1.cow'},{tmp_path / 'base.img'}" in argv
+
+
+def test_qemu_command_line(tmp_path):
+    argv = guests.qemu_argv("rs2", tmp_path / "base.img", tmp_path, "384M")
+    assert argv[:3] == ["qemu-system-x86_64", "-accel", "tcg,thread=multi,tb-size=128"]
+    assert "-enable-kvm" not in argv and "host" not in argv
+    append = argv[argv.index("-append") + 1]
+    assert "root=/dev/vda" in append and "lab.nic1=02:4c:56:00:02:16,198.51.100.22/24,2001:db8:0:3::16/64" in append
+    assert "virtio-net-pci,netdev=n0,mac=02:4c:56:00:01:16" in argv
 
 
 def test_repository_sources_point_at_the_controller():
