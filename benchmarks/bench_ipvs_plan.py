@@ -37,7 +37,7 @@ def table_text() -> str:
 
 def timed(func, *args, repeat: int = 5):
     best, result = float("inf"), None
-    for _ in range(repeat):
+    for _attempt in range(repeat):
         start = time.perf_counter()
         result = func(*args)
         best = min(best, time.perf_counter() - start)

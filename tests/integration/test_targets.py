@@ -7,7 +7,7 @@ import re
 import pytest
 
 
-@pytest.mark.parametrize("target", ["ipvs_service", "ipvs_realserver", "ipvs_rules", "ipvs_info", "lab_repo"])
+@pytest.mark.parametrize("target", ["ipvs_service", "ipvs_realserver", "ipvs_rules", "ipvs_info", "sysctl_arp", "lab_repo"])
 def test_target(playbook, target):
     result = playbook("tests/integration/run_target.yml", "-e", f"target={target}")
     recap = re.search(r"dir1\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=0\s+failed=0", result.stdout)
