@@ -6,8 +6,10 @@ import re
 
 import pytest
 
+TARGETS = ["ipvs_service", "ipvs_realserver", "ipvs_rules", "ipvs_info", "sysctl_arp", "lab_repo"]
 
-@pytest.mark.parametrize("target", ["ipvs_service", "ipvs_realserver", "ipvs_rules", "ipvs_info", "sysctl_arp", "lab_repo"])
+
+@pytest.mark.parametrize("target", TARGETS)
 def test_target(playbook, target):
     result = playbook("tests/integration/run_target.yml", "-e", f"target={target}")
     recap = re.search(r"dir1\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=0\s+failed=0", result.stdout)

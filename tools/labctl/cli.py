@@ -54,6 +54,22 @@ def cmd_up(args: argparse.Namespace) -> int:
     return cmd_status(args)
 
 
+def cmd_restart(args: argparse.Namespace) -> int:
+    """Power-cycle guests: stop by PID, boot again on the same disk (what a reboot keeps)."""
+    names = topology.select(args.guests)
+    running = host.running_guests(host.instance_dir())
+    _key, pub = host.ssh_key()
+    base = image.build(host.state_root(), pub, backend=host.backend())
+    mem = args.mem or ("384M" if host.backend() == "qemu" else "256M")
+    for name in names:
+        if name in running:
+            guests.stop(name, running[name])
+        guests.start(name, base, mem, host.backend(), keep_disk=True)
+    guests.wait_ready(names, args.timeout)
+    print(f"lab: power-cycled {', '.join(names)}", flush=True)
+    return 0
+
+
 def cmd_down(args: argparse.Namespace) -> int:
     guests.remove_all(keep_network=args.keep_network)
     print(f"lab: '{host.lab_name()}' removed", flush=True)
@@ -125,6 +141,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=180)
     s.add_argument("--keep-on-failure", action="store_true")
     s.set_defaults(func=cmd_up)
+    s = sub.add_parser("restart", help="power-cycle guests, keeping their disks (a reboot)")
+    s.add_argument("guests", nargs="+")
+    s.add_argument("--mem")
+    s.add_argument("--timeout", type=float, default=180)
+    s.set_defaults(func=cmd_restart)
     s = sub.add_parser("down", help="stop guests by PID, remove taps and the namespace")
     s.add_argument("--keep-network", action="store_true", help="keep the namespace (when called from inside it)")
     s.set_defaults(func=cmd_down)

@@ -85,29 +85,31 @@ def qemu_argv(name: str, image: Path, run_dir: Path, mem: str) -> list[str]:
     return argv
 
 
-def start_qemu(name: str, image: Path, mem: str) -> int:
+def start_qemu(name: str, image: Path, mem: str, keep_disk: bool = False) -> int:
     run_dir = host.instance_dir() / "run"
     disk = run_dir / f"{name}.qcow2"
-    if disk.exists():
+    if disk.exists() and not keep_disk:
         disk.unlink()
-    host.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(image), str(disk)])
+    if not disk.exists():
+        host.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(image), str(disk)])
     ns_run(qemu_argv(name, image, run_dir, mem))
     return int((run_dir / f"{name}.pid").read_text().strip())
 
 
-def start(name: str, image: Path, mem: str, backend: str = "uml") -> int:
+def start(name: str, image: Path, mem: str, backend: str = "uml", keep_disk: bool = False) -> int:
+    """Boot a guest; `keep_disk` boots it on the disk it had (a power cycle) instead of a fresh one."""
     run_dir = host.instance_dir() / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     for nic in topology.guest_interfaces(name):
         _ensure_tap(nic["tap"], topology.bridge_name(nic["net"]))
     cow = run_dir / f"{name}.cow"
-    if cow.exists():
+    if cow.exists() and not keep_disk:
         cow.unlink()
     stale = run_dir / name
     if stale.exists():
         shutil.rmtree(stale, ignore_errors=True)
     if backend == "qemu":
-        return start_qemu(name, image, mem)
+        return start_qemu(name, image, mem, keep_disk)
     log = open(run_dir / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child
     proc = subprocess.Popen(
         ["ip", "netns", "exec", host.namespace(), *uml_argv(name, image, run_dir, mem)],
