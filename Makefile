@@ -16,6 +16,7 @@ lab:  ## build the image if needed, boot the lab, run site.yml against it, show 
 	scripts/venv .venv requirements-dev.txt
 	scripts/collections-link
 	tools/lab up
+	tools/lab inventory
 	tools/lab exec -- .venv/bin/ansible-playbook site.yml
 	$(MAKE) --no-print-directory spread
 
