@@ -69,18 +69,30 @@ def test_wrr_one_to_three_and_replies_bypass_the_director(cluster):
     assert after["outpkts"] == 0
 
 
+def test_firewall_mark_keeps_a_client_on_one_real_server_across_ports(cluster):
+    loop = ("for i in $(seq 20); do for port in 80 8080; do "
+            "curl -s --max-time 2 http://192.0.2.51:$port/ || echo FAILED; done; done")
+    counts = collections.Counter(lab("ssh", "client", loop).split())
+    print(f"\nfwmark 10 (ports 80 and 8080, persistent 600 s), 40 requests from one client: {dict(counts)}")
+    assert counts["FAILED"] == 0
+    assert len(counts) == 1 and sum(counts.values()) == 40
+
+
 def test_table_as_declared(cluster):
     info = json.loads(lab("exec", "--", str(ROOT / ".venv/bin/ansible"), "dir1", "-m", "linux_cluster.lvs.ipvs_info",
                           "-o").split(" => ", 1)[1])
-    web = info["services"][0]
-    assert web["name"] == f"tcp {VIP}:80" and web["scheduler"] == "wrr"
+    web = next(svc for svc in info["services"] if svc["name"] == f"tcp {VIP}:80")
+    assert web["scheduler"] == "wrr"
     assert [(rs["address"], rs["weight"], rs["forwarding"]) for rs in web["realservers"]] == \
         [("192.0.2.21", 1, "route"), ("192.0.2.22", 3, "route")]
+    marked = next(svc for svc in info["services"] if svc["name"] == "fwmark 10")
+    assert marked["persistence_timeout"] == 600 and len(marked["realservers"]) == 2
 
 
 def test_reboot_keeps_the_cluster_without_ansible(cluster):
     lab("restart", "dir1", "rs1")
     assert "-a -t 192.0.2.50:80 -r 192.0.2.21:80 -g -w 1" in lab("ssh", "dir1", "ipvsadm -Sn")
+    assert "MARK --set-xmark 0xa/0xffffffff" in lab("ssh", "dir1", "iptables-legacy -t mangle -S PREROUTING")
     assert f"{VIP}/32" in lab("ssh", "rs1", "ip -o addr show dev lo")
     assert lab("ssh", "rs1", "sysctl -n net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce").split() == \
         ["1", "2"]
