@@ -113,13 +113,17 @@ def service_key(svc: dict) -> tuple:
     return (svc["protocol"], svc["address"], svc["port"])
 
 
+def join_hostport(address: str, port: int) -> str:
+    """address:port as ipvsadm writes it, IPv6 in brackets."""
+    return (f"[{address}]" if ":" in address else address) + f":{port}"
+
+
 def service_name(key: tuple) -> str:
     """Human form of a service key, used in messages and results."""
     if key[0] == "fwmark":
         return f"fwmark {key[2]}" + (" ipv6" if key[1] == "ipv6" else "")
     kind, address, port = key
-    host = f"[{address}]" if ":" in address else address
-    return f"{kind} {host}:{port}"
+    return f"{kind} {join_hostport(address, port)}"
 
 
 def rs_key(rs: dict) -> tuple:
@@ -127,8 +131,7 @@ def rs_key(rs: dict) -> tuple:
 
 
 def rs_name(key: tuple) -> str:
-    address, port = key
-    return (f"[{address}]" if ":" in address else address) + f":{port}"
+    return join_hostport(*key)
 
 
 def normalize_service(spec: dict, field: str = "", with_realservers: bool = True) -> dict:

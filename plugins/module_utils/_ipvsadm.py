@@ -8,6 +8,7 @@ import re
 
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import (
     full_prefix,
+    join_hostport,
     netmask_text,
     normalize_netmask,
     rs_key,
@@ -37,10 +38,6 @@ def split_hostport(text: str) -> tuple[str, int]:
     if not address or not port.isdigit():
         raise IPVSParseError(f"cannot read address:port from {text!r}")
     return address, int(port)
-
-
-def join_hostport(address: str, port: int) -> str:
-    return (f"[{address}]" if ":" in address else address) + f":{port}"
 
 
 def _family(address: str) -> str:
