@@ -11,18 +11,24 @@ test:  ## everything: host packages, unit, lint, sanity, lab, integration, molec
 unit lint sanity integration molecule:  ## one stage of the suite
 	scripts/run-tests host-deps venv $(if $(filter integration molecule,$@),lab) $@
 
+# LVS mode of the lab cluster (dr, nat or tun) and its HTTP VIP (inventories/lab/group_vars/all.yml).
+MODE ?= dr
+VIP_dr = 192.0.2.50
+VIP_tun = 192.0.2.60
+VIP_nat = 203.0.113.50
+
 lab:  ## build the image if needed, boot the lab, run site.yml against it, show how requests spread
 	scripts/host-deps
 	scripts/venv .venv requirements-dev.txt
 	scripts/collections-link
 	tools/lab up
 	tools/lab inventory
-	tools/lab exec -- .venv/bin/ansible-playbook site.yml
+	tools/lab exec -- .venv/bin/ansible-playbook site.yml -e lvs_mode=$(MODE)
 	$(MAKE) --no-print-directory spread
 
 spread:  ## 200 requests from the client guest through the VIP, counted by answering real server
-	tools/lab ssh client 'for i in $$(seq 200); do curl -s --max-time 2 http://192.0.2.50/; done | sort | uniq -c'
-	tools/lab ssh dir1 ipvsadm -Ln --stats
+	tools/lab ssh client 'for i in $$(seq 200); do curl -s --max-time 2 http://$(VIP_$(MODE))/; done | sort | uniq -c'
+	tools/lab ssh dir1 ipvsadm -Ln --stats -t $(VIP_$(MODE)):80
 
 lab-down:  ## stop the lab's guests and remove its network
 	tools/lab down

@@ -119,8 +119,12 @@ def cmd_exec(args: argparse.Namespace) -> int:
         raise SystemExit("lab: exec needs a command after --")
     host.check_host()
     guests.ensure_network()
+    # Every lab reuses the same guest addresses: SSH connection sharing must not hand one lab's
+    # connection (to a guest that is gone) to another, so each lab gets its own control sockets.
+    control_dir = host.instance_dir() / "ssh-control"
+    control_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, LVS_LAB=host.lab_name(), LVS_LAB_DIR=str(host.state_root()),
-               LVS_LAB_BACKEND=host.backend())
+               LVS_LAB_BACKEND=host.backend(), ANSIBLE_SSH_CONTROL_PATH_DIR=str(control_dir))
     argv = ["ip", "netns", "exec", host.namespace(), *args.command]
     os.execvpe(argv[0], argv, env)
     return 1

@@ -63,8 +63,9 @@ def uml_argv(name: str, image: Path, run_dir: Path, mem: str) -> list[str]:
 
 
 def nic_arguments(name: str) -> list[str]:
-    """lab.nicN=MAC,ADDR,ADDR6 for the guest's lab-net unit (it finds each NIC by MAC)."""
-    return [f"lab.nic{index}={nic['mac']},{nic['ipv4']},{nic['ipv6']}"
+    """lab.nicN=MAC,ADDR,ADDR6[,ADDR,ADDR6...] for the guest's lab-net unit (it finds each NIC by MAC)."""
+    return [",".join([f"lab.nic{index}={nic['mac']}", nic["ipv4"], nic["ipv6"],
+                      *(address for pair in nic["overlays"].values() for address in pair)])
             for index, nic in enumerate(topology.guest_interfaces(name))]
 
 
@@ -172,6 +173,9 @@ def remove_all(keep_network: bool = False) -> None:
         stop(name, pid)
     if not keep_network:
         repo.stop()
+        if namespace_exists():
+            pids = host.run(["ip", "netns", "pids", host.namespace()], check=False, capture_output=True, text=True)
+            repo.stop_strays(pids.stdout.split())
     if namespace_exists():
         if keep_network:
             for name in topology.GUESTS:
@@ -180,4 +184,10 @@ def remove_all(keep_network: bool = False) -> None:
         else:
             host.run(["ip", "netns", "del", host.namespace()])
     if instance.exists():
-        shutil.rmtree(instance, ignore_errors=True)
+        if keep_network:
+            # The repository server lives on with the network: keep its pidfile for the full `down`.
+            for path in instance.iterdir():
+                if not path.name.startswith("repo."):
+                    (shutil.rmtree if path.is_dir() else Path.unlink)(path)
+        else:
+            shutil.rmtree(instance, ignore_errors=True)

@@ -122,15 +122,33 @@ def serve(repo: Path) -> None:
     pidfile.write_text(f"{proc.pid}\n")
 
 
+def _stop_server(pid: int) -> bool:
+    """End `pid` if it is a repository server (python -m http.server); True if it was one."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    if b"http.server" not in cmdline or b"--directory" not in cmdline:
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def stop() -> None:
     pidfile = _pidfile()
     if not pidfile.exists():
         return
-    try:
-        pid = int(pidfile.read_text())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        if b"http.server" in cmdline:
-            os.kill(pid, signal.SIGTERM)
-    except (ValueError, OSError):
-        pass
+    text = pidfile.read_text().strip()
+    if text.isdigit():
+        _stop_server(int(text))
     pidfile.unlink(missing_ok=True)
+
+
+def stop_strays(pids: list[str]) -> None:
+    """End repository servers still inside the lab's namespace whose pidfile was lost."""
+    for pid in pids:
+        if pid.isdigit() and _stop_server(int(pid)):
+            print(f"lab: stopped a repository server (pid {pid}) that had lost its pidfile", flush=True)

@@ -14,6 +14,13 @@ NETWORKS = {
     "back": ("198.51.100.0/24", "2001:db8:0:3::/64", 2),
 }
 
+# Address ranges that ride on another network's bridge: name -> (IPv4 network, IPv6 network,
+# carrying network, guests that hold an address in it). "outside" is the LVS-NAT client side:
+# the directors and the client share it, the real servers reach it only through a director.
+OVERLAYS = {
+    "outside": ("203.0.113.0/24", "2001:db8:0:1::/64", "front", ("dir1", "dir2", "client")),
+}
+
 # name -> (host number, networks joined, Ansible groups)
 GUESTS = {
     "dir1": (11, ("front", "back"), ("directors",)),
@@ -28,8 +35,8 @@ CONTROLLER_HOST = 1
 
 
 def net_address(net: str, host: int, family: int = 4) -> str:
-    """Address with prefix length of host number `host` on network `net`."""
-    v4, v6, _index = NETWORKS[net]
+    """Address with prefix length of host number `host` on network (or overlay) `net`."""
+    v4, v6 = (NETWORKS.get(net) or OVERLAYS[net])[:2]
     network = ipaddress.ip_network(v4 if family == 4 else v6)
     return f"{network[host]}/{network.prefixlen}"
 
@@ -40,6 +47,12 @@ def bridge_name(net: str) -> str:
 
 def mac_address(net: str, host: int) -> str:
     return f"02:4c:56:00:{NETWORKS[net][2]:02x}:{host:02x}"
+
+
+def guest_overlays(name: str, net: str) -> list[str]:
+    """The overlay ranges a guest holds an address in on its NIC of network `net`."""
+    return [overlay for overlay, (_v4, _v6, carrier, members) in OVERLAYS.items()
+            if carrier == net and name in members]
 
 
 def guest_interfaces(name: str) -> list[dict]:
@@ -53,6 +66,8 @@ def guest_interfaces(name: str) -> list[dict]:
             "mac": mac_address(net, host),
             "ipv4": net_address(net, host, 4),
             "ipv6": net_address(net, host, 6),
+            "overlays": {overlay: (net_address(overlay, host, 4), net_address(overlay, host, 6))
+                         for overlay in guest_overlays(name, net)},
         }
         for index, net in enumerate(nets)
     ]
@@ -94,6 +109,8 @@ def inventory_text(key_path_expr: str) -> str:
             lines.append(f"        {name}:")
             lines.append(f"          ansible_host: {guest_address(name)}")
             for nic in guest_interfaces(name):
-                lines.append(f"          lab_{nic['net']}_ipv4: {nic['ipv4'].split('/')[0]}")
-                lines.append(f"          lab_{nic['net']}_ipv6: \"{nic['ipv6'].split('/')[0]}\"")
+                nets = {nic["net"]: (nic["ipv4"], nic["ipv6"]), **nic["overlays"]}
+                for net, (ipv4, ipv6) in nets.items():
+                    lines.append(f"          lab_{net}_ipv4: {ipv4.split('/')[0]}")
+                    lines.append(f"          lab_{net}_ipv6: \"{ipv6.split('/')[0]}\"")
     return "\n".join(lines) + "\n"

@@ -28,6 +28,15 @@ def test_every_lab_address_is_a_documentation_address():
                 assert any(address in net for net in DOC_RANGES), (name, nic)
 
 
+def test_real_servers_reach_the_outside_network_only_through_a_director():
+    holders = {name for name in topology.GUESTS
+               for nic in topology.guest_interfaces(name) if "outside" in nic["overlays"]}
+    assert holders == {"dir1", "dir2", "client"}
+    client_args = guests.nic_arguments("client")
+    assert client_args == ["lab.nic0=02:4c:56:00:01:64,192.0.2.100/24,2001:db8:0:2::64/64,"
+                           "203.0.113.100/24,2001:db8:0:1::64/64"]
+
+
 def test_addresses_and_macs_are_unique():
     nics = [nic for name in topology.GUESTS for nic in topology.guest_interfaces(name)]
     for key in ("ipv4", "ipv6", "mac", "tap"):
@@ -41,7 +50,8 @@ def test_uml_command_line(tmp_path):
     assert argv[0] == "linux.uml"
     assert "vec0:transport=tap,ifname=t-dir1-0,mac=02:4c:56:00:01:0b,gro=1" in argv
     assert "vec1:transport=tap,ifname=t-dir1-1,mac=02:4c:56:00:02:0b,gro=1" in argv
-    assert "lab.nic0=02:4c:56:00:01:0b,192.0.2.11/24,2001:db8:0:2::b/64" in argv
+    assert "lab.nic0=02:4c:56:00:01:0b,192.0.2.11/24,2001:db8:0:2::b/64,203.0.113.11/24,2001:db8:0:1::b/64" in argv
+    assert "lab.nic1=02:4c:56:00:02:0b,198.51.100.11/24,2001:db8:0:3::b/64" in argv
     assert f"ubd0={tmp_path / 'dir1.cow'},{tmp_path / 'base.img'}" in argv
 
 
