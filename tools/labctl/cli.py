@@ -36,13 +36,17 @@ def cmd_up(args: argparse.Namespace) -> int:
     repo.serve(packages)
     running = host.running_guests(host.instance_dir())
     booted = []
+
+    def boot(name: str) -> int:
+        return guests.start(name, base, mem, host.backend())
+
     for name in names:
         if name in running:
             continue
-        guests.start(name, base, mem, host.backend())
+        boot(name)
         booted.append(name)
     try:
-        guests.wait_ready(names, args.timeout)
+        guests.wait_ready(names, args.timeout, boot=boot)
     except BaseException:
         if not args.keep_on_failure:
             guests.remove_all()
@@ -61,11 +65,15 @@ def cmd_restart(args: argparse.Namespace) -> int:
     _key, pub = host.ssh_key()
     base = image.build(host.state_root(), pub, backend=host.backend())
     mem = args.mem or ("384M" if host.backend() == "qemu" else "256M")
+
+    def boot(name: str) -> int:
+        return guests.start(name, base, mem, host.backend(), keep_disk=True)
+
     for name in names:
         if name in running:
             guests.stop(name, running[name])
-        guests.start(name, base, mem, host.backend(), keep_disk=True)
-    guests.wait_ready(names, args.timeout)
+        boot(name)
+    guests.wait_ready(names, args.timeout, boot=boot)
     print(f"lab: power-cycled {', '.join(names)}", flush=True)
     return 0
 
@@ -170,6 +178,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    host.ensure_sbin_path()
     if args.lab:
         os.environ["LVS_LAB"] = args.lab
     if args.backend:

@@ -6,7 +6,9 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from labctl import host, repo, topology
@@ -15,6 +17,12 @@ SSH_OPTIONS = [
     "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
     "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=3",
 ]
+
+# Boot attempts per guest before `up` gives up (a guest that dies at boot is started again).
+BOOT_ATTEMPTS = 3
+
+# The UML guests this process started, by name: their exit status tells how a failed boot ended.
+_children: dict[str, subprocess.Popen] = {}
 
 
 def ns_run(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -112,11 +120,14 @@ def start(name: str, image: Path, mem: str, backend: str = "uml", keep_disk: boo
     if backend == "qemu":
         return start_qemu(name, image, mem, keep_disk)
     log = open(run_dir / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child
+    # Guest memory is a file in TMPDIR: always the tmpfs /dev/shm (check_host), whatever the caller's TMPDIR.
+    env = dict(os.environ, TMPDIR="/dev/shm")
     proc = subprocess.Popen(
         ["ip", "netns", "exec", host.namespace(), *uml_argv(name, image, run_dir, mem)],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env,
     )
     log.close()
+    _children[name] = proc
     (run_dir / f"{name}.pid").write_text(f"{proc.pid}\n")
     # Until `ip netns exec` has exec'd the kernel, the child does not look like a guest yet.
     deadline = time.monotonic() + 10
@@ -132,15 +143,46 @@ def ssh_argv(name: str, command: list[str] | None = None) -> list[str]:
     return argv + (command or [])
 
 
-def wait_ready(names: list[str], timeout: float) -> None:
+def how_it_ended(name: str) -> str:
+    """A guest's exit status when this process started it, in words."""
+    proc = _children.get(name)
+    code = proc.poll() if proc else None
+    if code is None:
+        return "exit status unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+def console_tail(name: str, size: int = 2000) -> str:
+    log = host.instance_dir() / "run" / f"{name}.log"
+    text = log.read_text(errors="replace")[-size:] if log.exists() else ""
+    return text if text.strip() else "(the guest printed nothing)"
+
+
+def wait_ready(names: list[str], timeout: float, boot: Callable[[str], object] | None = None) -> None:
+    """Wait until every guest answers SSH with systemd up; `boot(name)` starts a guest that died again."""
     deadline = time.monotonic() + timeout
     pending = list(names)
+    attempts = dict.fromkeys(names, 1)
     while pending:
         for name in list(pending):
             if name not in host.running_guests(host.instance_dir()):
-                log = host.instance_dir() / "run" / f"{name}.log"
-                tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-                raise SystemExit(f"lab: guest {name} died while booting; last console lines:\n{tail}")
+                ended = how_it_ended(name)
+                if boot is None or attempts[name] >= BOOT_ATTEMPTS:
+                    raise SystemExit(f"lab: guest {name} died while booting ({ended}, attempt {attempts[name]}); "
+                                     f"{host.boot_facts()}; last console lines:\n{console_tail(name)}")
+                attempts[name] += 1
+                print(f"lab: guest {name} died while booting ({ended}); booting it again "
+                      f"(attempt {attempts[name]} of {BOOT_ATTEMPTS}); {host.boot_facts()}; last console lines:\n"
+                      f"{console_tail(name, 600)}", file=sys.stderr, flush=True)
+                time.sleep(3)
+                boot(name)
+                deadline = max(deadline, time.monotonic() + timeout / 2)
+                continue
             probe = host.run(ssh_argv(name, ["systemctl", "is-system-running", "--wait"]), check=False,
                              capture_output=True, text=True, timeout=60)
             if probe.returncode == 0 or probe.stdout.strip() in ("running", "degraded"):

@@ -109,6 +109,30 @@ def require_stopped_guests(state: Path, why: str) -> None:
                              f"run 'tools/lab down' before you {why}")
 
 
+def boot_facts() -> str:
+    """What a guest's boot depends on from this machine: shared memory, memory, the kernel binary."""
+    facts = []
+    try:
+        shm = os.statvfs("/dev/shm")
+        facts.append(f"/dev/shm {shm.f_bavail * shm.f_frsize // 2**20} MiB free")
+    except OSError as err:
+        facts.append(f"/dev/shm: {err.strerror}")
+    try:
+        meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+        facts.append(f"MemAvailable {int(meminfo['MemAvailable'].split()[0]) // 1024} MiB")
+    except (OSError, KeyError, ValueError):
+        pass
+    facts.append(f"linux.uml at {shutil.which('linux.uml') or 'nowhere on PATH'}")
+    return ", ".join(facts)
+
+
+def ensure_sbin_path() -> None:
+    """ip, sysctl and the like live in sbin: make sure the lab finds them whatever PATH it was given."""
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    missing = [d for d in ("/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin") if d not in path]
+    os.environ["PATH"] = os.pathsep.join([p for p in path if p] + missing)
+
+
 def check_host() -> None:
     """Fail loudly when this machine cannot run guests."""
     problems = []

@@ -6,10 +6,12 @@ import ipaddress
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from labctl import guests, repo, topology  # noqa: E402
+from labctl import guests, host, repo, topology  # noqa: E402
 
 DOC_RANGES = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
 
@@ -73,3 +75,37 @@ def test_image_versions(tmp_path):
     status.write_text("Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\n\n"
                       "Package: nginx\nVersion: 1.22.1-9\n")
     assert repo.image_versions(status) == {"libc6": "2.36-9", "nginx": "1.22.1-9"}
+
+
+def test_a_guest_that_dies_while_booting_is_booted_again(monkeypatch, tmp_path):
+    monkeypatch.setenv("LVS_LAB_DIR", str(tmp_path))
+    alive = {"dir1": False}
+    boots = []
+
+    def boot(name):
+        boots.append(name)
+        alive[name] = True
+
+    monkeypatch.setattr(host, "running_guests", lambda _instance: {n: 1 for n, up in alive.items() if up})
+    monkeypatch.setattr(guests, "ssh_argv", lambda name, command: ["ssh", name, *command])
+    monkeypatch.setattr(host, "run", lambda *a, **k: type("R", (), {"returncode": 0, "stdout": "running"})())
+    monkeypatch.setattr(guests.time, "sleep", lambda _s: None)
+    guests.wait_ready(["dir1"], 10, boot=boot)
+    assert boots == ["dir1"]
+
+
+def test_a_guest_that_keeps_dying_fails_with_how_it_ended(monkeypatch, tmp_path):
+    monkeypatch.setenv("LVS_LAB_DIR", str(tmp_path))
+    log = host.instance_dir() / "run" / "dir1.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("Bus error - the host /dev/shm or /tmp mount likely just ran out of space\n")
+    boots = []
+    monkeypatch.setattr(host, "running_guests", lambda _instance: {})
+    monkeypatch.setattr(guests.time, "sleep", lambda _s: None)
+    with pytest.raises(SystemExit) as failed:
+        guests.wait_ready(["dir1"], 10, boot=boots.append)
+    assert len(boots) == guests.BOOT_ATTEMPTS - 1
+    message = str(failed.value)
+    assert f"attempt {guests.BOOT_ATTEMPTS}" in message
+    assert "/dev/shm" in message and "MiB free" in message
+    assert "Bus error" in message
