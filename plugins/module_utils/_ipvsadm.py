@@ -271,7 +271,8 @@ def realserver_args(rs: dict) -> list[str]:
 
 
 def save_text(table: dict) -> str:
-    """Render a table in `ipvsadm -S` form, sorted: the text shown in --diff."""
+    """Render a table in `ipvsadm -S` form, sorted, thresholds included: the --diff text and what
+    `ipvsadm -R` restores at boot."""
     lines = []
     for _key, svc in sorted(table.items(), key=lambda item: _sort_key(item[0])):
         ident = service_args(svc)

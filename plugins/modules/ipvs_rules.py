@@ -179,6 +179,14 @@ realserver_count:
   returned: always
   type: int
   sample: 4
+rules:
+  description:
+    - The whole table afterwards (in check mode, as it would be) in the form C(ipvsadm -R) reads, one
+      service or real server per line, sorted; thresholds included, which C(ipvsadm -S) leaves out.
+    - Write it to the file the distribution restores at boot to make the table survive a reboot.
+  returned: always
+  type: str
+  sample: "-A -t 192.0.2.50:80 -s wrr\n-a -t 192.0.2.50:80 -r 192.0.2.21:80 -g -w 1\n"
 timeouts:
   description: The IPVS timeouts afterwards, when O(timeouts) was given.
   returned: when O(timeouts) is set
@@ -201,7 +209,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_runner imp
     IPVSCommandError,
     converge,
 )
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import IPVSParseError
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import IPVSParseError, save_text
 
 TIMEOUT_NAMES = ("tcp", "tcpfin", "udp")
 MAX_TIMEOUT = 2 ** 31 - 1
@@ -278,6 +286,7 @@ def main() -> None:
             result["timeouts"] = after
     except (IPVSCommandError, IPVSParseError) as exc:
         module.fail_json(msg=str(exc))
+    result["rules"] = save_text(desired)
     result["service_count"] = len(desired)
     result["realserver_count"] = sum(len(svc["realservers"]) for svc in desired.values())
     module.exit_json(**result)

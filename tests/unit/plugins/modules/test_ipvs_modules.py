@@ -180,11 +180,23 @@ def test_rules_purge_and_timeouts(fake_ipvs, run_module):
     failed, result = run_module(ipvs_rules.main, dict(args, _ansible_check_mode=True))
     assert not failed and result["changed"] and fake.mutations == []
     assert result["commands"] == ["ipvsadm -D -f 10", "ipvsadm --set 600 0 60"]
+    planned = result["rules"]
+    assert planned.splitlines() == TABLE.splitlines()[:3]
     failed, result = run_module(ipvs_rules.main, args)
+    assert result["rules"] == planned
     assert not failed and result["timeouts"] == {"tcp": 600, "tcpfin": 120, "udp": 60}
     assert result["service_count"] == 1 and result["realserver_count"] == 2
     failed, result = run_module(ipvs_rules.main, args)
     assert not failed and result["changed"] is False
+
+
+def test_rules_text_keeps_thresholds_that_ipvsadm_save_drops(fake_ipvs, run_module):
+    fake_ipvs(TABLE)
+    web = dict(WEB, realservers=[{"address": "192.0.2.21", "weight": 1, "upper_threshold": 500, "lower_threshold": 100}])
+    failed, result = run_module(ipvs_rules.main, {"services": [web], "_ansible_check_mode": True})
+    assert not failed
+    assert "-a -t 192.0.2.50:80 -r 192.0.2.21:80 -g -w 1 -x 500 -y 100" in result["rules"].splitlines()
+    assert "-A -f 10 -s rr -p 300" in result["rules"].splitlines()
 
 
 def test_rules_duplicate_and_bad_items(fake_ipvs, run_module):
