@@ -127,6 +127,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
         raise SystemExit("lab: exec needs a command after --")
     host.check_host()
     guests.ensure_network()
+    repo.revive(host.state_root())
     # Every lab reuses the same guest addresses: SSH connection sharing must not hand one lab's
     # connection (to a guest that is gone) to another, so each lab gets its own control sockets.
     control_dir = host.instance_dir() / "ssh-control"

@@ -179,7 +179,7 @@ def wait_ready(names: list[str], timeout: float, boot: Callable[[str], object] |
                 print(f"lab: guest {name} died while booting ({ended}); booting it again "
                       f"(attempt {attempts[name]} of {BOOT_ATTEMPTS}); {host.boot_facts()}; last console lines:\n"
                       f"{console_tail(name, 600)}", file=sys.stderr, flush=True)
-                time.sleep(3)
+                time.sleep(5 * (attempts[name] - 1))  # 5 s, then 10 s: let a passing cause pass
                 boot(name)
                 deadline = max(deadline, time.monotonic() + timeout / 2)
                 continue

@@ -122,13 +122,30 @@ def serve(repo: Path) -> None:
     pidfile.write_text(f"{proc.pid}\n")
 
 
-def _stop_server(pid: int) -> bool:
-    """End `pid` if it is a repository server (python -m http.server); True if it was one."""
+def _is_server(pid: int) -> bool:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    if b"http.server" not in cmdline or b"--directory" not in cmdline:
+    return b"http.server" in cmdline and b"--directory" in cmdline
+
+
+def revive(state: Path) -> None:
+    """Start the lab's repository server again if it was started and has ended since."""
+    pidfile = _pidfile()
+    if not pidfile.exists():
+        return
+    text = pidfile.read_text().strip()
+    if text.isdigit() and _is_server(int(text)):
+        return
+    print(f"lab: the repository server (pid {text}) has ended; starting it again", flush=True)
+    pidfile.unlink()
+    serve(state / "repo")
+
+
+def _stop_server(pid: int) -> bool:
+    """End `pid` if it is a repository server (python -m http.server); True if it was one."""
+    if not _is_server(pid):
         return False
     try:
         os.kill(pid, signal.SIGTERM)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import sys
 from pathlib import Path
 
@@ -109,3 +110,16 @@ def test_a_guest_that_keeps_dying_fails_with_how_it_ended(monkeypatch, tmp_path)
     assert f"attempt {guests.BOOT_ATTEMPTS}" in message
     assert "/dev/shm" in message and "MiB free" in message
     assert "Bus error" in message
+
+
+def test_an_ended_repository_server_is_started_again(monkeypatch, tmp_path):
+    monkeypatch.setenv("LVS_LAB_DIR", str(tmp_path))
+    served = []
+    monkeypatch.setattr(repo, "serve", served.append)
+    repo.revive(tmp_path)
+    assert served == []  # this lab never had a server
+    pidfile = host.instance_dir() / "repo.pid"
+    pidfile.parent.mkdir(parents=True)
+    pidfile.write_text(f"{os.getpid()}\n")  # alive, but not a repository server
+    repo.revive(tmp_path)
+    assert served == [tmp_path / "repo"] and not pidfile.exists()

@@ -192,7 +192,8 @@ def test_rules_purge_and_timeouts(fake_ipvs, run_module):
 
 def test_rules_text_keeps_thresholds_that_ipvsadm_save_drops(fake_ipvs, run_module):
     fake_ipvs(TABLE)
-    web = dict(WEB, realservers=[{"address": "192.0.2.21", "weight": 1, "upper_threshold": 500, "lower_threshold": 100}])
+    limited = {"address": "192.0.2.21", "weight": 1, "upper_threshold": 500, "lower_threshold": 100}
+    web = dict(WEB, realservers=[limited])
     failed, result = run_module(ipvs_rules.main, {"services": [web], "_ansible_check_mode": True})
     assert not failed
     assert "-a -t 192.0.2.50:80 -r 192.0.2.21:80 -g -w 1 -x 500 -y 100" in result["rules"].splitlines()
