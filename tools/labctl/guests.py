@@ -179,6 +179,7 @@ def wait_ready(names: list[str], timeout: float, boot: Callable[[str], object] |
                 print(f"lab: guest {name} died while booting ({ended}); booting it again "
                       f"(attempt {attempts[name]} of {BOOT_ATTEMPTS}); {host.boot_facts()}; last console lines:\n"
                       f"{console_tail(name, 600)}", file=sys.stderr, flush=True)
+                end_leftovers(name)
                 time.sleep(5 * (attempts[name] - 1))  # 5 s, then 10 s: let a passing cause pass
                 boot(name)
                 deadline = max(deadline, time.monotonic() + timeout / 2)
@@ -197,12 +198,37 @@ def stop(name: str, pid: int) -> None:
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
+        end_leftovers(name)
         return
     deadline = time.monotonic() + 20
     while host.pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     if host.pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
+    end_leftovers(name)
+
+
+def end_leftovers(name: str) -> list[int]:
+    """End the helper processes a guest kernel left behind when it was killed (they stay stopped).
+
+    They carry this lab's own guest arguments (umid= and uml_dir=), which no other process has.
+    """
+    marks = (b"linux.uml", f"umid={name}".encode(), f"uml_dir={host.instance_dir() / 'run'}".encode())
+    ended = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0] == marks[0] and marks[1] in argv and marks[2] in argv:
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+                ended.append(int(entry.name))
+            except ProcessLookupError:
+                pass
+    return ended
 
 
 def remove_all(keep_network: bool = False) -> None:
