@@ -239,6 +239,8 @@ def remove_all(keep_network: bool = False) -> None:
     instance = host.instance_dir()
     for name, pid in host.running_guests(instance).items():
         stop(name, pid)
+    for name in topology.GUESTS:  # guests that died on their own may have left helpers too
+        end_leftovers(name)
     if not keep_network:
         repo.stop()
         if namespace_exists():
