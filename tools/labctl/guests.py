@@ -216,12 +216,7 @@ def end_leftovers(name: str) -> list[int]:
     marks = (b"linux.uml", f"umid={name}".encode(), f"uml_dir={host.instance_dir() / 'run'}".encode())
     ended = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
+        argv = host.cmdline(entry.name) if entry.name.isdigit() else []
         if argv and argv[0] == marks[0] and marks[1] in argv and marks[2] in argv:
             try:
                 os.kill(int(entry.name), signal.SIGKILL)

@@ -82,11 +82,17 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     # A zombie or a recycled PID of something else is not our guest.
+    raw = b" ".join(cmdline(pid))
+    return b"linux.uml" in raw or b"qemu-system" in raw
+
+
+def cmdline(pid: int | str) -> list[bytes]:
+    """A process's arguments ([] when it is gone or a zombie)."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        text = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return False
-    return b"linux.uml" in cmdline or b"qemu-system" in cmdline
+        return []
+    return text.rstrip(b"\0").split(b"\0") if text else []
 
 
 def running_guests(instance: Path) -> dict[str, int]:

@@ -105,12 +105,9 @@ def serve(repo: Path) -> None:
     """Serve the repository on the controller address inside the namespace (once per lab)."""
     pidfile = _pidfile()
     if pidfile.exists():
-        try:
-            pid = int(pidfile.read_text())
-            os.kill(pid, 0)
+        text = pidfile.read_text().strip()
+        if text.isdigit() and _is_server(int(text)):
             return
-        except (ValueError, ProcessLookupError):
-            pass
     pidfile.parent.mkdir(parents=True, exist_ok=True)
     address = url().split("//")[1].split(":")[0]
     log = open(host.instance_dir() / "repo.log", "wb")  # noqa: SIM115 - owned by the child
@@ -123,11 +120,8 @@ def serve(repo: Path) -> None:
 
 
 def _is_server(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return b"http.server" in cmdline and b"--directory" in cmdline
+    argv = host.cmdline(pid)
+    return b"http.server" in argv and b"--directory" in argv
 
 
 def revive(state: Path) -> None:
