@@ -15,11 +15,12 @@ import tracemalloc
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, ".build", "collections"))
 
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import (  # noqa: E402
-    plan,
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import plan  # noqa: E402
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import (  # noqa: E402
+    parse_save,
     restore_script,
+    save_text,
 )
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import parse_save, save_text  # noqa: E402
 
 SERVICES = 1000
 PER_SERVICE = 10

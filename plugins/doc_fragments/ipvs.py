@@ -4,6 +4,16 @@
 
 from __future__ import annotations
 
+import json
+
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import (
+    REALSERVER_MODULE_SERVICE_NAMES,
+    SERVICE_ID,
+    SERVICE_SETTINGS,
+    options_doc,
+    realserver_doc,
+)
+
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
@@ -26,116 +36,35 @@ notes:
   - Addresses must be IP literals; IPv6 addresses are written plainly (V(2001:db8::1)), without brackets.
 """
 
-    SERVICE = r"""
-options:
-  protocol:
-    description:
-      - Protocol of an address service. Defaults to V(tcp) when O(address) is given.
-      - Not used with O(fwmark).
-    type: str
-    choices: [tcp, udp, sctp]
-  address:
-    description:
-      - Virtual IP address of the service (IPv4 or IPv6). Use with O(port), or use O(fwmark) instead.
-    type: str
-  port:
-    description:
-      - Virtual port. V(0) means all ports and requires O(persistence_timeout).
-    type: int
-  fwmark:
-    description:
-      - Firewall mark that selects the service's packets (set by iptables/nftables mangle rules).
-      - Mutually exclusive with O(address), O(port) and O(protocol).
-    type: int
-  family:
-    description:
-      - Address family of a firewall-mark service. For address services it follows from O(address).
-      - Defaults to V(ipv4) for firewall-mark services.
-    type: str
-    choices: [ipv4, ipv6]
-  scheduler:
-    description:
-      - Scheduling algorithm (C(ipvsadm -s)).
-    type: str
-    default: wlc
-    choices: [rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh]
-  persistence_timeout:
-    description:
-      - Persistence timeout in seconds (C(ipvsadm -p)). Omit for a service that is not persistent.
-    type: int
-  persistence_netmask:
-    description:
-      - Persistence granularity (C(ipvsadm -M)); clients in one network share a real server.
-      - A prefix length (V(24)) or, for IPv4, a netmask (V(255.255.255.0)). Only with O(persistence_timeout).
-      - Defaults to a single client address (V(32) or V(128)).
-    type: str
-  scheduler_flags:
-    description:
-      - Scheduler flags (C(ipvsadm -b)). V(sh-fallback) and V(sh-port) need O(scheduler=sh);
-        V(mh-fallback) and V(mh-port) need O(scheduler=mh).
-    type: list
-    elements: str
-    default: []
-    choices: [sh-fallback, sh-port, mh-fallback, mh-port]
-  one_packet:
-    description:
-      - One-packet scheduling (C(ipvsadm -o)), for UDP services only.
-    type: bool
-    default: false
-  persistence_engine:
-    description:
-      - Persistence engine (C(ipvsadm --pe)); V(sip) keys persistence on the SIP Call-ID.
-    type: str
-    choices: [sip]
-"""
 
-    REALSERVER = r"""
-options:
-  address:
-    description:
-      - Address of the real server (IPv4 or IPv6, of the service's family).
-    type: str
-    required: true
-  port:
-    description:
-      - Port of the real server. Defaults to the service's port.
-      - Only O(forwarding=masquerade) (NAT) can map to a different port.
-    type: int
-  forwarding:
-    description:
-      - Packet forwarding method. V(route) is direct routing (LVS-DR, C(-g)), V(masquerade) is NAT
-        (LVS-NAT, C(-m)), V(tunnel) is IP tunnelling (LVS-TUN, C(-i)).
-    type: str
-    default: route
-    choices: [route, masquerade, tunnel]
-  weight:
-    description:
-      - Weight from V(0) to V(65535). V(0) takes the server out of scheduling (drained) without
-        breaking existing connections.
-    type: int
-    default: 1
-  upper_threshold:
-    description:
-      - Upper connection threshold (C(ipvsadm -x)); V(0) means no limit.
-    type: int
-    default: 0
-  lower_threshold:
-    description:
-      - Lower connection threshold (C(ipvsadm -y)); V(0) means unset.
-    type: int
-    default: 0
-  tunnel_type:
-    description:
-      - Encapsulation of O(forwarding=tunnel). Defaults to V(ipip).
-    type: str
-    choices: [ipip, gue, gre]
-  tunnel_port:
-    description:
-      - Destination UDP port of O(tunnel_type=gue) encapsulation. Required with V(gue).
-    type: int
-  tunnel_checksum:
-    description:
-      - Checksum mode of V(gue) and V(gre) tunnels. Defaults to V(nocsum).
-    type: str
-    choices: [nocsum, csum, remcsum]
-"""
+def _fragment(options: dict) -> str:
+    """A doc fragment's YAML (JSON is YAML) for `options`."""
+    return json.dumps({"options": options}, indent=1)
+
+
+# The option fragments are written from the option declarations (module_utils/_ipvs_options.py),
+# the same ones the modules build their argument specs from.
+_SERVICE_OPTIONS = SERVICE_ID + SERVICE_SETTINGS
+_REALSERVERS = {
+    "description": ["The complete list of the service's real servers."],
+    "type": "list",
+    "elements": "dict",
+}
+
+# ipvs_service: one service; the module documents `realservers` itself, this adds its suboptions.
+ModuleDocFragment.SERVICE = _fragment({
+    **options_doc(_SERVICE_OPTIONS),
+    "realservers": {"suboptions": realserver_doc("realservers[].")},
+})
+
+# ipvs_realserver: one real server and, under their own names, the service's identity.
+ModuleDocFragment.REALSERVER = _fragment({
+    **realserver_doc(),
+    **options_doc(SERVICE_ID, names=REALSERVER_MODULE_SERVICE_NAMES),
+})
+
+# ipvs_rules: each item of `services` (the module documents the list itself).
+ModuleDocFragment.RULES = _fragment({"services": {"suboptions": {
+    **options_doc(_SERVICE_OPTIONS, "services[]."),
+    "realservers": dict(_REALSERVERS, suboptions=realserver_doc("services[].realservers[].")),
+}}})

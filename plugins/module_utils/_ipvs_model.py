@@ -2,35 +2,28 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """IPVS table model: validate user input into normalized services and real servers.
 
-Pure functions only. A normalized service is a dict::
-
-    {"protocol": "tcp"|"udp"|"sctp"|None, "address": str|None, "port": int|None,
-     "fwmark": int|None, "family": "ipv4"|"ipv6", "scheduler": str,
-     "persistence_timeout": int|None, "persistence_netmask": int (prefix length),
-     "scheduler_flags": [str, ...] (sorted), "one_packet": bool, "persistence_engine": str|None,
-     "realservers": {rs_key: realserver}}
-
-and a normalized real server::
-
-    {"address": str, "port": int, "forwarding": "route"|"masquerade"|"tunnel",
-     "weight": int, "upper_threshold": int, "lower_threshold": int,
-     "tunnel_type": str|None, "tunnel_port": int|None, "tunnel_checksum": str|None}
+Pure functions only. A normalized service is a dict with the identity fields
+{"protocol", "address", "port", "fwmark", "family"}, every setting of
+_ipvs_options.SERVICE_SETTINGS (persistence_netmask as a prefix length, scheduler_flags
+sorted) and "realservers": {rs_key: realserver}. A normalized real server has "address",
+"port" and every setting of _ipvs_options.REALSERVER_SETTINGS.
 """
 
 from __future__ import annotations
 
 import ipaddress
 
-SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh")
-PROTOCOLS = ("tcp", "udp", "sctp")
-FAMILIES = ("ipv4", "ipv6")
-FORWARDING = ("route", "masquerade", "tunnel")
-SCHEDULER_FLAGS = {"sh": ("sh-fallback", "sh-port"), "mh": ("mh-fallback", "mh-port")}
-TUNNEL_TYPES = ("ipip", "gue", "gre")
-TUNNEL_CHECKSUMS = ("nocsum", "csum", "remcsum")
-MAX_WEIGHT = 65535
-MAX_THRESHOLD = 2 ** 32 - 1
-MAX_FWMARK = 2 ** 32 - 1
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import (
+    REALSERVER,
+    REALSERVER_SETTINGS,
+    SCHEDULER_FLAGS,
+    SERVICE,
+    SERVICE_SETTINGS,
+    Option,
+    full_prefix,
+    join_hostport,
+    netmask_prefix,
+)
 
 
 class IPVSInputError(ValueError):
@@ -44,6 +37,10 @@ def _fail(field: str, value: object, why: str) -> IPVSInputError:
 def _sub(field: str, name: str) -> str:
     """The name of option `name` inside `field` ('' = top level)."""
     return f"{field}.{name}" if field else name
+
+
+def _given(value: object) -> bool:
+    return value not in (None, "")
 
 
 def family_of(address: str) -> str:
@@ -81,41 +78,46 @@ def _choice(field: str, value: object, choices: tuple) -> str:
     return text
 
 
-def full_prefix(family: str) -> int:
-    return 128 if family == "ipv6" else 32
+def setting(option: Option, field: str, value: object):
+    """One option's value checked against its declaration (type, bounds, choices), or its default."""
+    if not _given(value):
+        return option.value_if_unset()
+    if option.type == "int":
+        return _int(field, value, *option.bounds)
+    if option.type == "bool":
+        return bool(value)
+    if option.type == "list":
+        items = value if isinstance(value, list) else [value]
+        return sorted({_choice(field, item, option.choices) for item in items})
+    if option.choices:
+        return _choice(field, value, option.choices)
+    return str(value)
 
 
 def normalize_netmask(field: str, value: object, family: str) -> int:
     """Accept a prefix length or (IPv4) a dotted netmask; return the prefix length."""
-    if value is None or value == "":
+    if not _given(value):
         return full_prefix(family)
-    text = str(value).strip().lstrip("/")
-    if text.isdigit():
-        return _int(field, text, 0 if family == "ipv4" else 1, full_prefix(family))
-    if family == "ipv4":
-        try:
-            return ipaddress.IPv4Network(f"0.0.0.0/{text}").prefixlen
-        except ValueError:
-            pass
-    raise _fail(field, value, f"not a valid {family} netmask or prefix length")
+    prefix = netmask_prefix(str(value), family)
+    low = 0 if family == "ipv4" else 1
+    if prefix is None or not low <= prefix <= full_prefix(family):
+        raise _fail(field, value, f"not a valid {family} netmask or prefix length")
+    return prefix
 
 
-def netmask_text(prefix: int, family: str) -> str:
-    """The form ipvsadm prints and accepts for -M."""
-    if family == "ipv6":
-        return str(prefix)
-    return str(ipaddress.IPv4Network(f"0.0.0.0/{prefix}").netmask)
+def complete_tunnel(rs: dict) -> dict:
+    """The tunnel details ipvsadm implies: ipip unless told, nocsum for GUE and GRE."""
+    if rs["forwarding"] != "tunnel":
+        return rs
+    rs["tunnel_type"] = rs["tunnel_type"] or "ipip"
+    rs["tunnel_checksum"] = None if rs["tunnel_type"] == "ipip" else (rs["tunnel_checksum"] or "nocsum")
+    return rs
 
 
 def service_key(svc: dict) -> tuple:
     if svc.get("fwmark") is not None:
         return ("fwmark", svc["family"], svc["fwmark"])
     return (svc["protocol"], svc["address"], svc["port"])
-
-
-def join_hostport(address: str, port: int) -> str:
-    """address:port as ipvsadm writes it, IPv6 in brackets."""
-    return (f"[{address}]" if ":" in address else address) + f":{port}"
 
 
 def service_name(key: tuple) -> str:
@@ -134,52 +136,53 @@ def rs_name(key: tuple) -> str:
     return join_hostport(*key)
 
 
+def ordered(keys) -> list:
+    """Service or real-server keys in one stable order (their parts compared as text)."""
+    return sorted(keys, key=lambda key: tuple(str(part) for part in key))
+
+
+def _service_identity(spec: dict, field: str) -> dict:
+    fwmark = spec.get("fwmark")
+    if _given(fwmark):
+        if spec.get("address") or _given(spec.get("port")) or spec.get("protocol"):
+            raise _fail(_sub(field, "fwmark"), fwmark, "a firewall-mark service takes no protocol, address or port")
+        return {"protocol": None, "address": None, "port": None,
+                "fwmark": setting(SERVICE["fwmark"], _sub(field, "fwmark"), fwmark),
+                "family": setting(SERVICE["family"], _sub(field, "family"), spec.get("family"))}
+    if not _given(spec.get("address")):
+        raise _fail(_sub(field, "address"), spec.get("address"), "address and port, or fwmark, is required")
+    address = normalize_address(_sub(field, "address"), spec.get("address"))
+    if not _given(spec.get("port")):
+        raise _fail(_sub(field, "port"), spec.get("port"),
+                    "a port is required with address (0 = all ports, needs persistence)")
+    family = family_of(address)
+    if spec.get("family") and spec["family"] != family:
+        raise _fail(_sub(field, "family"), spec["family"], f"does not match address {address} ({family})")
+    return {"protocol": setting(SERVICE["protocol"], _sub(field, "protocol"), spec.get("protocol")),
+            "address": address, "port": setting(SERVICE["port"], _sub(field, "port"), spec.get("port")),
+            "fwmark": None, "family": family}
+
+
 def normalize_service(spec: dict, field: str = "", with_realservers: bool = True) -> dict:
     """Validate one service as the user wrote it; return its normalized form."""
-    fwmark = spec.get("fwmark")
-    if fwmark is not None and fwmark != "":
-        if spec.get("address") or spec.get("port") not in (None, "") or spec.get("protocol"):
-            raise _fail(_sub(field, "fwmark"), fwmark, "a firewall-mark service takes no protocol, address or port")
-        svc = {"protocol": None, "address": None, "port": None,
-               "fwmark": _int(_sub(field, "fwmark"), fwmark, 1, MAX_FWMARK),
-               "family": _choice(_sub(field, "family"), spec.get("family") or "ipv4", FAMILIES)}
-    else:
-        if spec.get("address") in (None, ""):
-            raise _fail(_sub(field, "address"), spec.get("address"), "address and port, or fwmark, is required")
-        address = normalize_address(_sub(field, "address"), spec.get("address"))
-        if spec.get("port") in (None, ""):
-            raise _fail(_sub(field, "port"), spec.get("port"),
-                        "a port is required with address (0 = all ports, needs persistence)")
-        family = family_of(address)
-        if spec.get("family") and spec["family"] != family:
-            raise _fail(_sub(field, "family"), spec["family"], f"does not match address {address} ({family})")
-        svc = {"protocol": _choice(_sub(field, "protocol"), spec.get("protocol") or "tcp", PROTOCOLS),
-               "address": address, "port": _int(_sub(field, "port"), spec.get("port"), 0, 65535),
-               "fwmark": None, "family": family}
-    svc["scheduler"] = _choice(_sub(field, "scheduler"), spec.get("scheduler") or "wlc", SCHEDULERS)
-    timeout = spec.get("persistence_timeout")
-    svc["persistence_timeout"] = None if timeout in (None, "") else \
-        _int(_sub(field, "persistence_timeout"), timeout, 1, 2 ** 31 - 1)
+    svc = _service_identity(spec, field)
+    for option in SERVICE_SETTINGS:
+        if option.name != "persistence_netmask":
+            svc[option.name] = setting(option, _sub(field, option.name), spec.get(option.name))
     netmask = spec.get("persistence_netmask")
-    if netmask not in (None, "") and svc["persistence_timeout"] is None:
+    if _given(netmask) and svc["persistence_timeout"] is None:
         raise _fail(_sub(field, "persistence_netmask"), netmask, "only applies with persistence_timeout")
     svc["persistence_netmask"] = normalize_netmask(_sub(field, "persistence_netmask"), netmask, svc["family"])
     if svc["port"] == 0 and svc["persistence_timeout"] is None:
         raise _fail(_sub(field, "port"), 0,
                     "an all-ports service (port 0) must be persistent (set persistence_timeout)")
-    flags = sorted(set(spec.get("scheduler_flags") or []))
     allowed = SCHEDULER_FLAGS.get(svc["scheduler"], ())
-    for flag in flags:
+    for flag in svc["scheduler_flags"]:
         if flag not in allowed:
             raise _fail(_sub(field, "scheduler_flags"), flag,
                         f"scheduler {svc['scheduler']} accepts " + (", ".join(allowed) or "no flags"))
-    svc["scheduler_flags"] = flags
-    svc["one_packet"] = bool(spec.get("one_packet"))
     if svc["one_packet"] and svc["protocol"] != "udp":
         raise _fail(_sub(field, "one_packet"), True, "one-packet scheduling is only for UDP services")
-    svc["persistence_engine"] = spec.get("persistence_engine") or None
-    if svc["persistence_engine"] not in (None, "sip"):
-        raise _fail(_sub(field, "persistence_engine"), svc["persistence_engine"], "the only persistence engine is sip")
     svc["realservers"] = {}
     if with_realservers:
         for index, rs_spec in enumerate(spec.get("realservers") or []):
@@ -198,50 +201,61 @@ def normalize_realserver(spec: dict, svc: dict, field: str = "") -> dict:
     if family_of(address) != svc["family"]:
         raise _fail(_sub(field, "address"), spec.get("address"),
                     f"a {family_of(address)} real server cannot serve an {svc['family']} service")
-    forwarding = _choice(_sub(field, "forwarding"), spec.get("forwarding") or "route", FORWARDING)
+    rs = {"address": address}
+    rs.update({option.name: setting(option, _sub(field, option.name), spec.get(option.name))
+               for option in REALSERVER_SETTINGS})
     service_port = svc["port"] or 0
-    port = spec.get("port")
-    if port in (None, ""):
-        port = service_port
-    else:
-        port = _int(_sub(field, "port"), port, 0, 65535)
-        if forwarding != "masquerade" and port != service_port:
-            raise _fail(_sub(field, "port"), port,
-                        f"only masquerade (NAT) can map ports; with {forwarding} the real server port "
+    if _given(spec.get("port")):
+        rs["port"] = setting(REALSERVER["port"], _sub(field, "port"), spec["port"])
+        if rs["forwarding"] != "masquerade" and rs["port"] != service_port:
+            raise _fail(_sub(field, "port"), rs["port"],
+                        f"only masquerade (NAT) can map ports; with {rs['forwarding']} the real server port "
                         f"is the service port ({service_port})")
-    weight = _int(_sub(field, "weight"), 1 if spec.get("weight") in (None, "") else spec["weight"], 0, MAX_WEIGHT)
-    upper = _int(_sub(field, "upper_threshold"), spec.get("upper_threshold") or 0, 0, MAX_THRESHOLD)
-    lower = _int(_sub(field, "lower_threshold"), spec.get("lower_threshold") or 0, 0, MAX_THRESHOLD)
-    if upper and lower > upper:
-        raise _fail(_sub(field, "lower_threshold"), lower, f"must not exceed upper_threshold ({upper})")
-    rs = {"address": address, "port": port, "forwarding": forwarding, "weight": weight,
-          "upper_threshold": upper, "lower_threshold": lower,
-          "tunnel_type": None, "tunnel_port": None, "tunnel_checksum": None}
-    tun_type, tun_port, tun_csum = spec.get("tunnel_type"), spec.get("tunnel_port"), spec.get("tunnel_checksum")
-    if forwarding != "tunnel":
-        for name, value in (("tunnel_type", tun_type), ("tunnel_port", tun_port), ("tunnel_checksum", tun_csum)):
-            if value not in (None, ""):
-                raise _fail(_sub(field, name), value, "only applies with forwarding=tunnel")
-        return rs
-    rs["tunnel_type"] = _choice(_sub(field, "tunnel_type"), tun_type or "ipip", TUNNEL_TYPES)
-    if rs["tunnel_type"] == "ipip":
-        for name, value in (("tunnel_port", tun_port), ("tunnel_checksum", tun_csum)):
-            if value not in (None, ""):
-                raise _fail(_sub(field, name), value, "does not apply to tunnel_type=ipip")
-        return rs
-    if rs["tunnel_type"] == "gue":
-        if tun_port in (None, ""):
-            raise _fail(_sub(field, "tunnel_port"), tun_port, "tunnel_type=gue needs a UDP port")
-        rs["tunnel_port"] = _int(_sub(field, "tunnel_port"), tun_port, 1, 65535)
-    elif tun_port not in (None, ""):
-        raise _fail(_sub(field, "tunnel_port"), tun_port, "only applies with tunnel_type=gue")
-    rs["tunnel_checksum"] = _choice(_sub(field, "tunnel_checksum"), tun_csum or "nocsum", TUNNEL_CHECKSUMS)
-    return rs
+    else:
+        rs["port"] = service_port
+    if rs["upper_threshold"] and rs["lower_threshold"] > rs["upper_threshold"]:
+        raise _fail(_sub(field, "lower_threshold"), rs["lower_threshold"],
+                    f"must not exceed upper_threshold ({rs['upper_threshold']})")
+    _check_tunnel(rs, field)
+    return complete_tunnel(rs)
+
+
+def _check_tunnel(rs: dict, field: str) -> None:
+    """Tunnel details only where they apply: GUE needs its port, ipip takes none of them."""
+    given = [name for name in ("tunnel_type", "tunnel_port", "tunnel_checksum") if _given(rs[name])]
+    if rs["forwarding"] != "tunnel":
+        if given:
+            raise _fail(_sub(field, given[0]), rs[given[0]], "only applies with forwarding=tunnel")
+        return
+    kind = rs["tunnel_type"] or "ipip"
+    if kind == "ipip":
+        for name in ("tunnel_port", "tunnel_checksum"):
+            if name in given:
+                raise _fail(_sub(field, name), rs[name], "does not apply to tunnel_type=ipip")
+    elif kind == "gue" and not _given(rs["tunnel_port"]):
+        raise _fail(_sub(field, "tunnel_port"), rs["tunnel_port"], "tunnel_type=gue needs a UDP port")
+    elif kind != "gue" and "tunnel_port" in given:
+        raise _fail(_sub(field, "tunnel_port"), rs["tunnel_port"], "only applies with tunnel_type=gue")
 
 
 def public_service(svc: dict) -> dict:
     """The result form of a service: plain values, real servers as a list."""
     out = {k: v for k, v in svc.items() if k != "realservers"}
     out["name"] = service_name(service_key(svc))
-    out["realservers"] = [dict(rs) for _key, rs in sorted(svc["realservers"].items())]
+    out["realservers"] = [dict(svc["realservers"][key]) for key in ordered(svc["realservers"])]
     return out
+
+
+def empty_service(**identity) -> dict:
+    """A service with every setting at its default (what ipvsadm assumes when a flag is absent)."""
+    svc = {"protocol": None, "address": None, "port": None, "fwmark": None, "family": "ipv4"}
+    svc.update(identity)
+    svc.update({option.name: option.value_if_unset() for option in SERVICE_SETTINGS})
+    svc["realservers"] = {}
+    return svc
+
+
+def empty_realserver(address: str, port: int) -> dict:
+    rs = {"address": address, "port": port}
+    rs.update({option.name: option.value_if_unset() for option in REALSERVER_SETTINGS})
+    return rs

@@ -3,37 +3,29 @@
 """Plan the ipvsadm commands that turn one IPVS table into another. Pure functions.
 
 Every module builds the whole desired table (the current one with its change
-applied) and hands both tables to `plan`, so there is one comparison for all.
+applied) and hands both tables to `plan`, so there is one comparison for all,
+over every setting declared in _ipvs_options.
 """
 
 from __future__ import annotations
 
 import copy
 
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import rs_key, service_key
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import (
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import ordered, rs_key, service_key
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import (
+    REALSERVER_ATTRS,
+    SERVICE_ATTRS,
     join_hostport,
+)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import (
     realserver_args,
     service_args,
-    service_options,
+    service_settings_args,
 )
 
-SERVICE_ATTRS = ("scheduler", "persistence_timeout", "persistence_netmask", "scheduler_flags",
-                 "one_packet", "persistence_engine")
-REALSERVER_ATTRS = ("forwarding", "weight", "upper_threshold", "lower_threshold",
-                    "tunnel_type", "tunnel_port", "tunnel_checksum")
 
-
-def _ordered(keys) -> list:
-    return sorted(keys, key=lambda key: tuple(str(part) for part in key))
-
-
-def service_changed(have: dict, want: dict) -> bool:
-    return any(have[attr] != want[attr] for attr in SERVICE_ATTRS)
-
-
-def realserver_changed(have: dict, want: dict) -> bool:
-    return any(have[attr] != want[attr] for attr in REALSERVER_ATTRS)
+def differs(have: dict, want: dict, attrs: tuple[str, ...]) -> bool:
+    return any(have[attr] != want[attr] for attr in attrs)
 
 
 def plan(current: dict, desired: dict) -> list[list[str]]:
@@ -43,38 +35,28 @@ def plan(current: dict, desired: dict) -> list[list[str]]:
     then each desired service is added or edited with its real servers.
     """
     commands: list[list[str]] = []
-    for key in _ordered(current.keys() - desired.keys()):
+    for key in ordered(current.keys() - desired.keys()):
         commands.append(["-D", *service_args(current[key])])
-    for key in _ordered(desired):
+    for key in ordered(desired):
         want = desired[key]
         have = current.get(key)
         ident = service_args(want)
         if have is None:
-            commands.append(["-A", *ident, *service_options(want)])
+            commands.append(["-A", *ident, *service_settings_args(want)])
             have_rs: dict = {}
         else:
-            if service_changed(have, want):
-                commands.append(["-E", *ident, *service_options(want)])
+            if differs(have, want, SERVICE_ATTRS):
+                commands.append(["-E", *ident, *service_settings_args(want)])
             have_rs = have["realservers"]
         want_rs = want["realservers"]
-        for rkey in _ordered(have_rs.keys() - want_rs.keys()):
+        for rkey in ordered(have_rs.keys() - want_rs.keys()):
             commands.append(["-d", *ident, "-r", join_hostport(*rkey)])
-        for rkey in _ordered(want_rs):
+        for rkey in ordered(want_rs):
             if rkey not in have_rs:
                 commands.append(["-a", *ident, *realserver_args(want_rs[rkey])])
-            elif realserver_changed(have_rs[rkey], want_rs[rkey]):
+            elif differs(have_rs[rkey], want_rs[rkey], REALSERVER_ATTRS):
                 commands.append(["-e", *ident, *realserver_args(want_rs[rkey])])
     return commands
-
-
-def command_line(args: list[str]) -> str:
-    """One planned command as an operator would type it."""
-    return " ".join(["ipvsadm", *args])
-
-
-def restore_script(commands: list[list[str]]) -> str:
-    """The `ipvsadm -R` input for a batch of commands (no token contains blanks)."""
-    return "".join(" ".join(args) + "\n" for args in commands)
 
 
 def with_service(table: dict, svc: dict | None, key: tuple) -> dict:

@@ -7,16 +7,14 @@ from __future__ import annotations
 import os
 import time
 
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import public_service, service_key
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import (
-    command_line,
-    plan,
-    restore_script,
-)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import ordered, public_service, service_key
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import plan
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import (
+    command_line,
     parse_list,
     parse_save,
     parse_timeouts,
+    restore_script,
     save_text,
     service_args,
 )
@@ -63,19 +61,28 @@ class IPVSAdm:
                 "IPVS needs a kernel with CONFIG_IP_VS (in a container, load ip_vs on the host)")
         return True
 
-    def read_table(self) -> dict:
-        """The live table, every attribute included (thresholds come from --thresholds)."""
+    def read_table_and_connections(self) -> tuple[dict, dict]:
+        """The live table, every attribute included, and {(service key, rs key): connection counts}.
+
+        `ipvsadm -S` leaves thresholds out: they come from `-Ln --thresholds`, which also
+        counts each real server's active and inactive connections.
+        """
         table = parse_save(self.run(["-Sn"]))
+        connections: dict = {}
         if any(svc["realservers"] for svc in table.values()):
             listed = parse_list(self.run(["-Ln", "--thresholds"]), THRESHOLD_COLUMNS)
             for key, svc in table.items():
                 rows = listed.get(key, {}).get("realservers", {})
                 for rkey, rs in svc["realservers"].items():
-                    row = rows.get(rkey)
-                    if row:
-                        rs["upper_threshold"] = row["upper_threshold"]
-                        rs["lower_threshold"] = row["lower_threshold"]
-        return table
+                    row = rows.get(rkey, {})
+                    rs["upper_threshold"] = row.get("upper_threshold", rs["upper_threshold"])
+                    rs["lower_threshold"] = row.get("lower_threshold", rs["lower_threshold"])
+                    connections[(key, rkey)] = {name: row.get(name, 0)
+                                                for name in ("active_connections", "inactive_connections")}
+        return table, connections
+
+    def read_table(self) -> dict:
+        return self.read_table_and_connections()[0]
 
     def read_connections(self, svc: dict) -> dict:
         """{rs_key: {'active_connections': n, 'inactive_connections': n, ...}} of one service."""
@@ -93,25 +100,41 @@ class IPVSAdm:
             self.run(["-R"], data=restore_script(commands))
 
 
-def converge(module, ipvs: IPVSAdm, current: dict, desired: dict, shown_keys=None) -> dict:
-    """Plan, apply (unless check mode), verify. Returns the common part of the result.
+class Change:
+    """The live table taken through one or more desired tables (a drain, then a removal),
+    applied unless in check mode and verified after each step, reported as one result."""
 
-    `shown_keys` limits the --diff text to the services a module is about.
-    """
-    commands = plan(current, desired)
-    result: dict = {"changed": bool(commands), "commands": [command_line(c) for c in commands]}
-    if module._diff:
-        def subset(table):
-            return table if shown_keys is None else {k: v for k, v in table.items() if k in shown_keys}
-        result["diff"] = {"before": save_text(subset(current)), "after": save_text(subset(desired)),
-                          "before_header": "ipvsadm -Sn (before)", "after_header": "ipvsadm -Sn (after)"}
-    if commands and not module.check_mode:
-        ipvs.apply(commands)
-        left = plan(ipvs.read_table(), desired)
-        if left:
-            raise IPVSCommandError("ipvsadm accepted the changes but the table still differs; "
-                                   "remaining: " + "; ".join(command_line(c) for c in left))
-    return result
+    def __init__(self, module, ipvs: IPVSAdm, current: dict, shown_keys=None):
+        self.module = module
+        self.ipvs = ipvs
+        self.before = current
+        self.table = current
+        self.shown_keys = shown_keys
+        self.commands: list[list[str]] = []
+
+    def to(self, desired: dict) -> bool:
+        """Converge to `desired`; True when that took commands."""
+        commands = plan(self.table, desired)
+        if commands and not self.module.check_mode:
+            self.ipvs.apply(commands)
+            left = plan(self.ipvs.read_table(), desired)
+            if left:
+                raise IPVSCommandError("ipvsadm accepted the changes but the table still differs; "
+                                       "remaining: " + "; ".join(command_line(c) for c in left))
+        self.commands += commands
+        self.table = desired
+        return bool(commands)
+
+    def result(self) -> dict:
+        """changed, the commands (run, or that would run in check mode) and, with --diff, the
+        shown services before the first step and after the last, in `ipvsadm -S` form."""
+        result: dict = {"changed": bool(self.commands), "commands": [command_line(c) for c in self.commands]}
+        if self.module._diff:
+            def shown(table):
+                return table if self.shown_keys is None else {k: v for k, v in table.items() if k in self.shown_keys}
+            result["diff"] = {"before": save_text(shown(self.before)), "after": save_text(shown(self.table)),
+                              "before_header": "ipvsadm -Sn (before)", "after_header": "ipvsadm -Sn (after)"}
+        return result
 
 
 def wait_drained(ipvs: IPVSAdm, svc: dict, rkey: tuple, timeout: float, interval: float = 1.0) -> int:
@@ -125,6 +148,5 @@ def wait_drained(ipvs: IPVSAdm, svc: dict, rkey: tuple, timeout: float, interval
         time.sleep(interval)
 
 
-def services_result(table: dict, keys=None) -> list[dict]:
-    chosen = table if keys is None else {k: table[k] for k in keys if k in table}
-    return [public_service(svc) for _k, svc in sorted(chosen.items(), key=lambda i: tuple(map(str, i[0])))]
+def services_result(table: dict) -> list[dict]:
+    return [public_service(table[key]) for key in ordered(table)]

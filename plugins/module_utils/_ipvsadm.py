@@ -1,18 +1,28 @@
 # Copyright (c) linux_cluster.lvs contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ipvsadm text formats: parse its output, render its arguments. Pure functions."""
+"""ipvsadm's text formats: read what it prints, write what it reads. Pure functions.
+
+How each option is spelled comes from its declaration in _ipvs_options.
+"""
 
 from __future__ import annotations
 
 import re
 
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import (
+    complete_tunnel,
+    empty_realserver,
+    empty_service,
+    ordered,
+    service_key,
+)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import (
+    REALSERVER_SETTINGS,
+    SERVICE_SETTINGS,
+    VALUE,
     full_prefix,
     join_hostport,
-    netmask_text,
-    normalize_netmask,
-    rs_key,
-    service_key,
+    split_hostport,
 )
 
 
@@ -23,33 +33,15 @@ class IPVSParseError(ValueError):
 _PROTO_OPTS = {"-t": "tcp", "--tcp-service": "tcp", "-u": "udp", "--udp-service": "udp",
                "--sctp-service": "sctp"}
 _PROTO_FLAG = {"tcp": "-t", "udp": "-u", "sctp": "--sctp-service"}
-_FWD_OPTS = {"-g": "route", "--gatewaying": "route", "-m": "masquerade", "--masquerading": "masquerade",
-             "-i": "tunnel", "--ipip": "tunnel"}
-_FWD_FLAG = {"route": "-g", "masquerade": "-m", "tunnel": "-i"}
 _LIST_FWD = {"route": "route", "masq": "masquerade", "tunnel": "tunnel", "local": "route"}
 
 
-def split_hostport(text: str) -> tuple[str, int]:
-    """'10.0.0.1:80' or '[2001:db8::1]:80' -> (address, port)."""
-    if text.startswith("["):
-        address, _sep, port = text[1:].partition("]:")
-    else:
-        address, _sep, port = text.rpartition(":")
-    if not address or not port.isdigit():
-        raise IPVSParseError(f"cannot read address:port from {text!r}")
-    return address, int(port)
+def _flag_index(options) -> dict:
+    return {flag: (option, value) for option in options for flag, value in option.flags.items()}
 
 
-def _family(address: str) -> str:
-    return "ipv6" if ":" in address else "ipv4"
-
-
-def _empty_service(**fields) -> dict:
-    svc = {"protocol": None, "address": None, "port": None, "fwmark": None, "family": "ipv4",
-           "scheduler": "wlc", "persistence_timeout": None, "persistence_netmask": 32,
-           "scheduler_flags": [], "one_packet": False, "persistence_engine": None, "realservers": {}}
-    svc.update(fields)
-    return svc
+_SERVICE_FLAGS = _flag_index(SERVICE_SETTINGS)
+_REALSERVER_FLAGS = _flag_index(REALSERVER_SETTINGS)
 
 
 def _read_service_id(tokens: list[str], i: int) -> tuple[dict, int]:
@@ -57,7 +49,8 @@ def _read_service_id(tokens: list[str], i: int) -> tuple[dict, int]:
     opt = tokens[i]
     if opt in _PROTO_OPTS:
         address, port = split_hostport(tokens[i + 1])
-        return {"protocol": _PROTO_OPTS[opt], "address": address, "port": port, "family": _family(address)}, i + 2
+        return {"protocol": _PROTO_OPTS[opt], "address": address, "port": port,
+                "family": "ipv6" if ":" in address else "ipv4"}, i + 2
     if opt in ("-f", "--fwmark-service"):
         fields = {"fwmark": int(tokens[i + 1]), "family": "ipv4"}
         i += 2
@@ -68,6 +61,25 @@ def _read_service_id(tokens: list[str], i: int) -> tuple[dict, int]:
     raise IPVSParseError(f"unexpected service option {opt!r}")
 
 
+def _read_settings(obj: dict, tokens: list[str], i: int, flags: dict, what: str) -> None:
+    """Set obj's options from the flags in tokens[i:], as their declarations read them."""
+    while i < len(tokens):
+        token = tokens[i]
+        if token in ("-6", "--ipv6"):
+            i += 1
+            continue
+        if token not in flags:
+            raise IPVSParseError(f"unknown {what} option {token!r}")
+        option, value = flags[token]
+        if value is VALUE:
+            text = tokens[i + 1]
+            obj[option.name] = option.parse(text, obj) if option.parse else text
+            i += 2
+        else:
+            obj[option.name] = value
+            i += 1
+
+
 def parse_save(text: str) -> dict:
     """Parse `ipvsadm -Sn` output into {service_key: service} (with real servers)."""
     table: dict = {}
@@ -76,73 +88,32 @@ def parse_save(text: str) -> dict:
         if not tokens:
             continue
         try:
-            _parse_save_line(table, tokens)
+            parse_save_line(table, tokens)
         except (IndexError, ValueError) as exc:
             raise IPVSParseError(f"ipvsadm -Sn line {lineno} {line!r}: {exc}") from None
     return table
 
 
-def _parse_save_line(table: dict, tokens: list[str]) -> None:
+def parse_save_line(table: dict, tokens: list[str]) -> None:
+    """Add one `-A ...` or `-a ...` line (split into tokens) to `table`."""
     command = tokens[0]
     ident, i = _read_service_id(tokens, 1)
     if command == "-A":
-        svc = _empty_service(**ident)
-        svc["persistence_netmask"] = full_prefix(svc["family"])
-        while i < len(tokens):
-            opt = tokens[i]
-            if opt in ("-6", "--ipv6"):
-                i += 1
-            elif opt in ("-s", "--scheduler"):
-                svc["scheduler"], i = tokens[i + 1], i + 2
-            elif opt in ("-p", "--persistent"):
-                svc["persistence_timeout"], i = int(tokens[i + 1]), i + 2
-            elif opt in ("-M", "--netmask"):
-                svc["persistence_netmask"] = normalize_netmask("netmask", tokens[i + 1], svc["family"])
-                i += 2
-            elif opt in ("-b", "--sched-flags"):
-                svc["scheduler_flags"], i = sorted(tokens[i + 1].split(",")), i + 2
-            elif opt in ("pe", "--pe"):
-                svc["persistence_engine"], i = tokens[i + 1], i + 2
-            elif opt in ("ops", "-o", "--ops"):
-                svc["one_packet"], i = True, i + 1
-            else:
-                raise IPVSParseError(f"unknown service option {opt!r}")
+        svc = empty_service(**ident)
+        _read_settings(svc, tokens, i, _SERVICE_FLAGS, "service")
+        if svc["persistence_netmask"] is None:
+            svc["persistence_netmask"] = full_prefix(svc["family"])
         table[service_key(svc)] = svc
     elif command == "-a":
-        svc = table.get(service_key(_empty_service(**ident)))
+        svc = table.get(service_key(empty_service(**ident)))
         if svc is None:
             raise IPVSParseError("real server listed before its service")
         if tokens[i] not in ("-r", "--real-server"):
             raise IPVSParseError(f"expected -r, got {tokens[i]!r}")
-        address, port = split_hostport(tokens[i + 1])
-        rs = {"address": address, "port": port, "forwarding": "route", "weight": 1, "upper_threshold": 0,
-              "lower_threshold": 0, "tunnel_type": None, "tunnel_port": None, "tunnel_checksum": None}
-        i += 2
-        while i < len(tokens):
-            opt = tokens[i]
-            if opt in _FWD_OPTS:
-                rs["forwarding"], i = _FWD_OPTS[opt], i + 1
-            elif opt in ("-w", "--weight"):
-                rs["weight"], i = int(tokens[i + 1]), i + 2
-            elif opt in ("-x", "--u-threshold"):
-                rs["upper_threshold"], i = int(tokens[i + 1]), i + 2
-            elif opt in ("-y", "--l-threshold"):
-                rs["lower_threshold"], i = int(tokens[i + 1]), i + 2
-            elif opt == "--tun-type":
-                rs["tunnel_type"], i = tokens[i + 1], i + 2
-            elif opt == "--tun-port":
-                rs["tunnel_port"], i = int(tokens[i + 1]), i + 2
-            elif opt in ("--tun-nocsum", "--tun-csum", "--tun-remcsum"):
-                rs["tunnel_checksum"], i = opt[len("--tun-"):], i + 1
-            else:
-                raise IPVSParseError(f"unknown real-server option {opt!r}")
-        if rs["forwarding"] == "tunnel":
-            rs["tunnel_type"] = rs["tunnel_type"] or "ipip"
-            if rs["tunnel_type"] != "ipip":
-                rs["tunnel_checksum"] = rs["tunnel_checksum"] or "nocsum"
-            else:
-                rs["tunnel_checksum"] = None
-        svc["realservers"][rs_key(rs)] = rs
+        rs = empty_realserver(*split_hostport(tokens[i + 1]))
+        _read_settings(rs, tokens, i + 2, _REALSERVER_FLAGS, "real-server")
+        complete_tunnel(rs)
+        svc["realservers"][(rs["address"], rs["port"])] = rs
     else:
         raise IPVSParseError(f"unknown command {command!r}")
 
@@ -167,44 +138,35 @@ def _number(text: str) -> int:
 
 
 def parse_list(text: str, columns: tuple[str, ...]) -> dict:
-    """Parse an `ipvsadm -Ln` variant: {service_key: {"values": [...], "realservers": {rs_key: {...}}}}.
+    """Parse an `ipvsadm -Ln` variant: {service_key: {"counters": {...}, "realservers": {rs_key: {...}}}}.
 
-    `columns` names the numeric columns of the real-server lines (and of the
-    service lines for --stats/--rate); the plain listing has
-    ("forwarding", "weight", "active_connections", "inactive_connections").
+    `columns` names the numeric columns of the real-server lines, and of the service lines
+    for --stats and --rate ("counters"; empty for listings whose service lines carry none).
+    The plain listing has ("forwarding", "weight", "active_connections", "inactive_connections").
     """
     result: dict = {}
     current = None
     for line in text.splitlines():
         svc_match = _LIST_SVC.match(line)
         if svc_match:
-            current = {"realservers": {}, "rest": (svc_match.group(3) or svc_match.group(6) or "").split()}
+            rest = (svc_match.group(3) or svc_match.group(6) or "").split()
+            counters = {}
+            if rest and all(value[:-1].isdigit() or value.isdigit() for value in rest[:len(columns)]):
+                counters = {name: _number(value) for name, value in zip(columns, rest)}
+            current = {"counters": counters, "realservers": {}}
             result[_list_key(svc_match)] = current
             continue
         rs_match = _LIST_RS.match(line)
         if rs_match and current is not None:
             try:
                 address, port = split_hostport(rs_match.group(1))
-            except IPVSParseError:
+            except ValueError:
                 continue  # the column title "-> RemoteAddress:Port"
-            values = rs_match.group(2).split()
             row = {}
-            for name, value in zip(columns, values):
-                if name == "forwarding":
-                    row[name] = _LIST_FWD.get(value.lower(), value.lower())
-                else:
-                    row[name] = _number(value)
+            for name, value in zip(columns, rs_match.group(2).split()):
+                row[name] = _LIST_FWD.get(value.lower(), value.lower()) if name == "forwarding" else _number(value)
             current["realservers"][(address, port)] = row
     return result
-
-
-def parse_service_counters(text: str, columns: tuple[str, ...]) -> dict:
-    """Service-line counters of `-Ln --stats --exact` / `--rate --exact`: {service_key: {col: n}}."""
-    out = {}
-    for key, entry in parse_list(text, columns).items():
-        numbers = [_number(v) for v in entry["rest"][:len(columns)]]
-        out[key] = dict(zip(columns, numbers))
-    return out
 
 
 _TIMEOUT = re.compile(r"Timeout \(tcp tcpfin udp\):\s+(\d+)\s+(\d+)\s+(\d+)")
@@ -241,46 +203,35 @@ def service_args(svc: dict) -> list[str]:
     return [_PROTO_FLAG[svc["protocol"]], join_hostport(svc["address"], svc["port"])]
 
 
-def service_options(svc: dict) -> list[str]:
-    args = ["-s", svc["scheduler"]]
-    if svc["persistence_timeout"] is not None:
-        args += ["-p", str(svc["persistence_timeout"])]
-        if svc["persistence_netmask"] != full_prefix(svc["family"]):
-            args += ["-M", netmask_text(svc["persistence_netmask"], svc["family"])]
-    if svc["scheduler_flags"]:
-        args += ["-b", ",".join(svc["scheduler_flags"])]
-    if svc["persistence_engine"]:
-        args += ["--pe", svc["persistence_engine"]]
-    if svc["one_packet"]:
-        args.append("-o")
-    return args
+def service_settings_args(svc: dict) -> list[str]:
+    """Every setting of a service as ipvsadm arguments, in declaration order."""
+    return [arg for option in SERVICE_SETTINGS for arg in option.render(svc)]
 
 
 def realserver_args(rs: dict) -> list[str]:
-    args = ["-r", join_hostport(rs["address"], rs["port"]), _FWD_FLAG[rs["forwarding"]], "-w", str(rs["weight"])]
-    if rs["upper_threshold"]:
-        args += ["-x", str(rs["upper_threshold"])]
-    if rs["lower_threshold"]:
-        args += ["-y", str(rs["lower_threshold"])]
-    if rs["forwarding"] == "tunnel" and rs["tunnel_type"] and rs["tunnel_type"] != "ipip":
-        args += ["--tun-type", rs["tunnel_type"]]
-        if rs["tunnel_port"]:
-            args += ["--tun-port", str(rs["tunnel_port"])]
-        args.append("--tun-" + (rs["tunnel_checksum"] or "nocsum"))
-    return args
+    """-r ADDR:PORT and every setting of a real server, in declaration order."""
+    return ["-r", join_hostport(rs["address"], rs["port"]),
+            *[arg for option in REALSERVER_SETTINGS for arg in option.render(rs)]]
 
 
 def save_text(table: dict) -> str:
-    """Render a table in `ipvsadm -S` form, sorted, thresholds included: the --diff text and what
+    """A table in `ipvsadm -S` form, sorted, thresholds included: the --diff text and what
     `ipvsadm -R` restores at boot."""
     lines = []
-    for _key, svc in sorted(table.items(), key=lambda item: _sort_key(item[0])):
+    for key in ordered(table):
+        svc = table[key]
         ident = service_args(svc)
-        lines.append(" ".join(["-A", *ident, *service_options(svc)]))
-        for _rkey, rs in sorted(svc["realservers"].items()):
-            lines.append(" ".join(["-a", *ident, *realserver_args(rs)]))
+        lines.append(" ".join(["-A", *ident, *service_settings_args(svc)]))
+        for rkey in ordered(svc["realservers"]):
+            lines.append(" ".join(["-a", *ident, *realserver_args(svc["realservers"][rkey])]))
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _sort_key(key: tuple) -> tuple:
-    return tuple(str(part) for part in key)
+def command_line(args: list[str]) -> str:
+    """One ipvsadm command as an operator would type it."""
+    return " ".join(["ipvsadm", *args])
+
+
+def restore_script(commands: list[list[str]]) -> str:
+    """The `ipvsadm -R` input for a batch of commands (no token contains blanks)."""
+    return "".join(" ".join(args) + "\n" for args in commands)

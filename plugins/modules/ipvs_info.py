@@ -101,9 +101,8 @@ daemons:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import rs_key
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import ordered, rs_key
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_runner import (
-    LIST_COLUMNS,
     IPVSAdm,
     IPVSCommandError,
     services_result,
@@ -112,22 +111,20 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import 
     IPVSParseError,
     parse_daemons,
     parse_list,
-    parse_service_counters,
 )
 
 STATS_COLUMNS = ("conns", "inpkts", "outpkts", "inbytes", "outbytes")
 RATE_COLUMNS = ("cps", "inpps", "outpps", "inbps", "outbps")
 
 
-def add_counters(services: list[dict], text: str, columns: tuple, name: str) -> None:
+def add_counters(pairs: list[tuple[dict, tuple]], text: str, columns: tuple, name: str) -> None:
     """Attach service and real-server counters parsed from one `-Ln --stats/--rate` output."""
-    per_rs = parse_list(text, columns)
-    per_service = parse_service_counters(text, columns)
-    for svc, key in services:
-        svc[name] = per_service.get(key, {})
-        rows = per_rs.get(key, {}).get("realservers", {})
+    listed = parse_list(text, columns)
+    for svc, key in pairs:
+        entry = listed.get(key, {"counters": {}, "realservers": {}})
+        svc[name] = entry["counters"]
         for rs in svc["realservers"]:
-            rs[name] = rows.get(rs_key(rs), {})
+            rs[name] = entry["realservers"].get(rs_key(rs), {})
 
 
 def main() -> None:
@@ -141,17 +138,11 @@ def main() -> None:
         if not ipvs.kernel_ready(load=False):
             module.exit_json(**result)
         result["available"] = True
-        table = ipvs.read_table()
-        keys = sorted(table, key=lambda k: tuple(map(str, k)))
-        services = services_result(table, keys)
-        listed = parse_list(ipvs.run(["-Ln"]), LIST_COLUMNS) if table else {}
-        for svc, key in zip(services, keys):
-            rows = listed.get(key, {}).get("realservers", {})
+        table, connections = ipvs.read_table_and_connections()
+        pairs = list(zip(services_result(table), ordered(table)))
+        for svc, key in pairs:
             for rs in svc["realservers"]:
-                row = rows.get(rs_key(rs), {})
-                rs["active_connections"] = row.get("active_connections", 0)
-                rs["inactive_connections"] = row.get("inactive_connections", 0)
-        pairs = list(zip(services, keys))
+                rs.update(connections[(key, rs_key(rs))])
         if module.params["stats"]:
             add_counters(pairs, ipvs.run(["-Ln", "--stats", "--exact"]), STATS_COLUMNS, "stats")
         if module.params["rate"]:
@@ -162,7 +153,7 @@ def main() -> None:
             result["daemons"] = parse_daemons(ipvs.run(["-Ln", "--daemon"]))
     except (IPVSCommandError, IPVSParseError) as exc:
         module.fail_json(msg=str(exc))
-    result["services"] = services
+    result["services"] = [svc for svc, _key in pairs]
     module.exit_json(**result)
 
 

@@ -19,23 +19,6 @@ extends_documentation_fragment:
   - linux_cluster.lvs.ipvs
   - linux_cluster.lvs.ipvs.realserver
 options:
-  protocol:
-    description: Protocol of the service. Defaults to V(tcp) with O(service_address).
-    type: str
-    choices: [tcp, udp, sctp]
-  service_address:
-    description: Virtual address of the service. Use with O(service_port), or use O(fwmark) instead.
-    type: str
-  service_port:
-    description: Virtual port of the service.
-    type: int
-  fwmark:
-    description: Firewall mark of the service.
-    type: int
-  family:
-    description: Family of a firewall-mark service. Defaults to V(ipv4).
-    type: str
-    choices: [ipv4, ipv6]
   state:
     description:
       - V(present) adds or edits the real server.
@@ -147,11 +130,6 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_args import (
-    REALSERVER_OPTIONS,
-    SERVICE_ID_OPTIONS,
-    service_input,
-)
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import (
     IPVSInputError,
     normalize_address,
@@ -161,21 +139,24 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model impo
     service_key,
     service_name,
 )
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import (
+    REALSERVER_MODULE_SERVICE_NAMES,
+    REALSERVER_MODULE_SERVICE_RULES,
+    realserver_module_spec,
+    service_input,
+)
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import with_realserver
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_runner import (
+    Change,
     IPVSAdm,
     IPVSCommandError,
-    converge,
     wait_drained,
 )
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import IPVSParseError
 
 
 def argument_spec() -> dict:
-    spec = dict(REALSERVER_OPTIONS)
-    spec.update({name: SERVICE_ID_OPTIONS[name] for name in ("protocol", "fwmark", "family")})
-    spec["service_address"] = {"type": "str"}
-    spec["service_port"] = {"type": "int"}
+    spec = realserver_module_spec()
     spec["state"] = {"type": "str", "default": "present", "choices": ["present", "absent", "drained"]}
     spec["drain_timeout"] = {"type": "int", "default": 0}
     spec["drain_before_remove"] = {"type": "bool", "default": False}
@@ -195,17 +176,12 @@ def target(params: dict, svc: dict) -> tuple[tuple, dict | None]:
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=argument_spec(), supports_check_mode=True,
-        mutually_exclusive=[["fwmark", "service_address"], ["fwmark", "service_port"], ["fwmark", "protocol"]],
-        required_one_of=[["service_address", "fwmark"]],
-        required_together=[["service_address", "service_port"]],
-    )
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **REALSERVER_MODULE_SERVICE_RULES)
     params = module.params
     if params["drain_timeout"] < 0:
         module.fail_json(msg=f"drain_timeout={params['drain_timeout']}: must be 0 or more seconds")
     try:
-        svc = normalize_service(service_input(params, prefix="service_"), with_realservers=False)
+        svc = normalize_service(service_input(params, REALSERVER_MODULE_SERVICE_NAMES), with_realservers=False)
         rkey, rs = target(params, svc)
     except IPVSInputError as exc:
         module.fail_json(msg=str(exc))
@@ -220,17 +196,14 @@ def main() -> None:
             module.fail_json(msg=f"service {service_name(key)} does not exist; create it first "
                                  "(linux_cluster.lvs.ipvs_service or ipvs_rules)", **result)
         live = current[key]
-        exists = rkey in live["realservers"]
-        drain_first = params["state"] == "absent" and params["drain_before_remove"] and exists
+        drain_first = params["state"] == "absent" and params["drain_before_remove"] and rkey in live["realservers"]
+        change = Change(module, ipvs, current, shown_keys={key})
         if drain_first:
-            drained = dict(live["realservers"][rkey], weight=0)
-            steps = [with_realserver(current, key, drained, rkey)]
-            steps.append(with_realserver(steps[0], key, None, rkey))
+            change.to(with_realserver(current, key, dict(live["realservers"][rkey], weight=0), rkey))
         else:
-            steps = [with_realserver(current, key, rs, rkey)]
-        result.update(converge(module, ipvs, current, steps[0], shown_keys={key}))
-        waits = params["drain_timeout"] > 0 and (params["state"] == "drained" or drain_first)
-        if waits and not module.check_mode:
+            change.to(with_realserver(current, key, rs, rkey))
+        result.update(change.result())
+        if params["drain_timeout"] > 0 and (params["state"] == "drained" or drain_first) and not module.check_mode:
             left = wait_drained(ipvs, live, rkey, params["drain_timeout"])
             result["active_connections"] = left
             if left:
@@ -238,11 +211,8 @@ def main() -> None:
                                      f"connection(s) after {params['drain_timeout']} s; it is left drained "
                                      "(weight 0)" + (", not removed" if drain_first else ""), **result)
         if drain_first:
-            second = converge(module, ipvs, steps[0], steps[1], shown_keys={key})
-            result["commands"] += second["commands"]
-            result["changed"] = result["changed"] or second["changed"]
-            if "diff" in result:
-                result["diff"]["after"] = second["diff"]["after"]
+            change.to(with_realserver(change.table, key, None, rkey))
+            result.update(change.result())
     except (IPVSCommandError, IPVSParseError) as exc:
         module.fail_json(msg=str(exc), **result)
     module.exit_json(**result)

@@ -17,6 +17,7 @@ description:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - linux_cluster.lvs.ipvs
+  - linux_cluster.lvs.ipvs.rules
 options:
   services:
     description:
@@ -24,89 +25,6 @@ options:
     type: list
     elements: dict
     default: []
-    suboptions:
-      protocol:
-        description: Protocol of an address service. Defaults to V(tcp).
-        type: str
-        choices: [tcp, udp, sctp]
-      address:
-        description: Virtual IP address. Use with O(services[].port), or use O(services[].fwmark).
-        type: str
-      port:
-        description: Virtual port; V(0) means all ports and requires persistence.
-        type: int
-      fwmark:
-        description: Firewall mark of a firewall-mark service.
-        type: int
-      family:
-        description: Family of a firewall-mark service. Defaults to V(ipv4).
-        type: str
-        choices: [ipv4, ipv6]
-      scheduler:
-        description: Scheduling algorithm.
-        type: str
-        default: wlc
-        choices: [rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh]
-      persistence_timeout:
-        description: Persistence timeout in seconds; omit for no persistence.
-        type: int
-      persistence_netmask:
-        description: Persistence granularity, a prefix length or an IPv4 netmask.
-        type: str
-      scheduler_flags:
-        description: Scheduler flags; V(sh-*) need scheduler V(sh), V(mh-*) need V(mh).
-        type: list
-        elements: str
-        default: []
-        choices: [sh-fallback, sh-port, mh-fallback, mh-port]
-      one_packet:
-        description: One-packet scheduling, UDP services only.
-        type: bool
-        default: false
-      persistence_engine:
-        description: Persistence engine.
-        type: str
-        choices: [sip]
-      realservers:
-        description: The complete list of the service's real servers.
-        type: list
-        elements: dict
-        suboptions:
-          address:
-            description: Address of the real server.
-            type: str
-            required: true
-          port:
-            description: Port of the real server; defaults to the service port. Only masquerade can map ports.
-            type: int
-          forwarding:
-            description: V(route) (LVS-DR), V(masquerade) (LVS-NAT) or V(tunnel) (LVS-TUN).
-            type: str
-            default: route
-            choices: [route, masquerade, tunnel]
-          weight:
-            description: Weight from V(0) to V(65535).
-            type: int
-            default: 1
-          upper_threshold:
-            description: Upper connection threshold; V(0) means no limit.
-            type: int
-            default: 0
-          lower_threshold:
-            description: Lower connection threshold; V(0) means unset.
-            type: int
-            default: 0
-          tunnel_type:
-            description: Encapsulation of V(tunnel) forwarding; defaults to V(ipip).
-            type: str
-            choices: [ipip, gue, gre]
-          tunnel_port:
-            description: UDP port of V(gue) encapsulation.
-            type: int
-          tunnel_checksum:
-            description: Checksum mode of V(gue)/V(gre) tunnels; defaults to V(nocsum).
-            type: str
-            choices: [nocsum, csum, remcsum]
   purge:
     description:
       - Remove every service that is not declared in O(services). With O(services=[]) this empties the table.
@@ -196,19 +114,15 @@ timeouts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_args import service_input, service_options
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import (
     IPVSInputError,
     normalize_service,
     service_key,
     service_name,
 )
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import service_input, service_spec
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import merge_declared
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_runner import (
-    IPVSAdm,
-    IPVSCommandError,
-    converge,
-)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_runner import Change, IPVSAdm, IPVSCommandError
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import IPVSParseError, save_text
 
 TIMEOUT_NAMES = ("tcp", "tcpfin", "udp")
@@ -249,9 +163,13 @@ def timeout_command(current: dict, wanted: dict) -> list[str] | None:
     return ["--set", *[str(wanted.get(name, 0)) for name in TIMEOUT_NAMES]]
 
 
+def timeouts_line(timeouts: dict) -> str:
+    return "# timeouts " + " ".join(f"{name}={timeouts.get(name)}" for name in TIMEOUT_NAMES) + "\n"
+
+
 def main() -> None:
     spec = {
-        "services": {"type": "list", "elements": "dict", "default": [], "options": service_options(True)},
+        "services": {"type": "list", "elements": "dict", "default": [], "options": service_spec(True)},
         "purge": {"type": "bool", "default": False},
         "timeouts": {"type": "dict", "options": {name: {"type": "int"} for name in TIMEOUT_NAMES}},
     }
@@ -267,7 +185,9 @@ def main() -> None:
         loaded = ipvs.kernel_ready(load=needs_kernel)
         current = ipvs.read_table() if loaded else {}
         desired = merge_declared(current, declared, module.params["purge"])
-        result = converge(module, ipvs, current, desired)
+        change = Change(module, ipvs, current)
+        change.to(desired)
+        result = change.result()
         if timeouts:
             before = ipvs.read_timeouts() if loaded else {}
             command = timeout_command(before, timeouts)
@@ -279,10 +199,8 @@ def main() -> None:
                     ipvs.run(command)
                     after = ipvs.read_timeouts()
                 if "diff" in result:
-                    result["diff"]["before"] += f"# timeouts tcp={before.get('tcp')} tcpfin={before.get('tcpfin')} " \
-                                                f"udp={before.get('udp')}\n"
-                    result["diff"]["after"] += f"# timeouts tcp={after.get('tcp')} tcpfin={after.get('tcpfin')} " \
-                                               f"udp={after.get('udp')}\n"
+                    result["diff"]["before"] += timeouts_line(before)
+                    result["diff"]["after"] += timeouts_line(after)
             result["timeouts"] = after
     except (IPVSCommandError, IPVSParseError) as exc:
         module.fail_json(msg=str(exc))

@@ -25,44 +25,6 @@ options:
       - An empty list removes every real server.
     type: list
     elements: dict
-    suboptions:
-      address:
-        description: Address of the real server (IPv4 or IPv6, of the service's family).
-        type: str
-        required: true
-      port:
-        description:
-          - Port of the real server. Defaults to the service's port.
-          - Only O(realservers[].forwarding=masquerade) can map to a different port.
-        type: int
-      forwarding:
-        description: Forwarding method; V(route) is LVS-DR, V(masquerade) LVS-NAT, V(tunnel) LVS-TUN.
-        type: str
-        default: route
-        choices: [route, masquerade, tunnel]
-      weight:
-        description: Weight from V(0) (drained) to V(65535).
-        type: int
-        default: 1
-      upper_threshold:
-        description: Upper connection threshold; V(0) means no limit.
-        type: int
-        default: 0
-      lower_threshold:
-        description: Lower connection threshold; V(0) means unset.
-        type: int
-        default: 0
-      tunnel_type:
-        description: Encapsulation for V(tunnel) forwarding. Defaults to V(ipip).
-        type: str
-        choices: [ipip, gue, gre]
-      tunnel_port:
-        description: UDP port of V(gue) encapsulation.
-        type: int
-      tunnel_checksum:
-        description: Checksum mode of V(gue)/V(gre) tunnels. Defaults to V(nocsum).
-        type: str
-        choices: [nocsum, csum, remcsum]
   state:
     description:
       - V(present) creates or edits the service; V(absent) removes it with its real servers.
@@ -171,28 +133,24 @@ commands:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_args import (
-    SERVICE_ID_RULES,
-    service_input,
-    service_options,
-)
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import (
     IPVSInputError,
     normalize_service,
     public_service,
     service_key,
 )
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import with_service
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_runner import (
-    IPVSAdm,
-    IPVSCommandError,
-    converge,
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import (
+    SERVICE_ID_RULES,
+    service_input,
+    service_spec,
 )
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import with_service
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_runner import Change, IPVSAdm, IPVSCommandError
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import IPVSParseError
 
 
 def main() -> None:
-    spec = service_options(with_realservers=True)
+    spec = service_spec(with_realservers=True)
     spec["state"] = {"type": "str", "default": "present", "choices": ["present", "absent"]}
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **SERVICE_ID_RULES)
     present = module.params["state"] == "present"
@@ -206,11 +164,12 @@ def main() -> None:
         current = ipvs.read_table() if ipvs.kernel_ready(load=present and not module.check_mode) else {}
         if present and module.params["realservers"] is None and key in current:
             wanted["realservers"] = current[key]["realservers"]
-        desired = with_service(current, wanted if present else None, key)
-        result = converge(module, ipvs, current, desired, shown_keys={key})
+        change = Change(module, ipvs, current, shown_keys={key})
+        change.to(with_service(current, wanted if present else None, key))
     except (IPVSCommandError, IPVSParseError) as exc:
         module.fail_json(msg=str(exc))
-    result["service"] = public_service(desired[key]) if present else None
+    result = change.result()
+    result["service"] = public_service(wanted) if present else None
     module.exit_json(**result)
 
 

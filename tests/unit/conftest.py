@@ -1,35 +1,56 @@
-"""Make the collection importable as ansible_collections.linux_cluster.lvs when pytest runs from the repo."""
+"""Make the collection importable as ansible_collections.linux_cluster.lvs when pytest runs from the
+repository (nothing is written: the package is registered in memory), and fakes for tests through main()."""
 
 from __future__ import annotations
 
-import os
+import json
 import sys
+import types
+from pathlib import Path
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if os.path.basename(os.path.dirname(os.path.dirname(ROOT))) != "ansible_collections":
-    TREE = os.path.join(ROOT, ".build", "pytest")
-    LINK = os.path.join(TREE, "ansible_collections", "linux_cluster", "lvs")
-    if not os.path.islink(LINK):
-        os.makedirs(os.path.dirname(LINK), exist_ok=True)
-        os.symlink(ROOT, LINK)
-    if TREE not in sys.path:
-        sys.path.insert(0, TREE)
+ROOT = Path(__file__).resolve().parents[2]
 
 
-import json  # noqa: E402
+def _register_collection() -> None:
+    """ansible_collections.linux_cluster.lvs -> this repository, unless it is already importable
+    (as when the tests run from an installed collection tree)."""
+    try:
+        import ansible_collections.linux_cluster.lvs
+        return
+    except ImportError:
+        pass
+    try:
+        import ansible_collections
+    except ImportError:
+        ansible_collections = types.ModuleType("ansible_collections")
+        ansible_collections.__path__ = []
+        sys.modules["ansible_collections"] = ansible_collections
+    parent = ansible_collections
+    for name, path in (("ansible_collections.linux_cluster", []),
+                       ("ansible_collections.linux_cluster.lvs", [str(ROOT)])):
+        package = types.ModuleType(name)
+        package.__path__ = path
+        sys.modules[name] = package
+        setattr(parent, name.rsplit(".", 1)[1], package)
+        parent = package
+
+
+_register_collection()
 
 import pytest  # noqa: E402
 from ansible.module_utils import basic  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
 from ansible_collections.linux_cluster.lvs.plugins.module_utils import _ipvs_runner  # noqa: E402
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import service_key  # noqa: E402
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import (  # noqa: E402
+    empty_service,
+    service_key,
+)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import join_hostport  # noqa: E402
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import (  # noqa: E402
-    _empty_service,
-    _parse_save_line,
     _read_service_id,
-    join_hostport,
     parse_save,
+    parse_save_line,
     save_text,
 )
 
@@ -52,7 +73,8 @@ def render_list(table: dict, thresholds: bool = True) -> str:
         for rs in svc["realservers"].values():
             first = (f"{rs['upper_threshold']:<10} {rs['lower_threshold']:<10}" if thresholds
                      else f"{LIST_FORWARD[rs['forwarding']]:7} {rs['weight']:<6}")
-            lines.append(f"  -> {join_hostport(rs['address'], rs['port']):28} {first} {rs.get('active', 0):<10} 0")
+            counts = f"{rs.get('active', 0):<10} {rs.get('inactive', 0)}"
+            lines.append(f"  -> {join_hostport(rs['address'], rs['port']):28} {first} {counts}")
     return "\n".join(lines) + "\n"
 
 
@@ -88,7 +110,7 @@ class FakeIPVS:
             return 0, render_list(self.table), ""
         if rest[:1] == ["-Ln"] and len(rest) >= 3:
             ident, _next = _read_service_id(rest, 1)
-            key = service_key(_empty_service(**ident))
+            key = service_key(empty_service(**ident))
             if key not in self.table:
                 return 255, "", "No such service"
             return 0, render_list({key: self.table[key]}, thresholds=False), ""
@@ -110,10 +132,10 @@ class FakeIPVS:
     def apply(self, argv: list) -> str:
         command = argv[0]
         ident, _next = _read_service_id(argv, 1)
-        key = service_key(_empty_service(**ident))
+        key = service_key(empty_service(**ident))
         if command in ("-A", "-E"):
             probe: dict = {}
-            _parse_save_line(probe, ["-A", *argv[1:]])
+            parse_save_line(probe, ["-A", *argv[1:]])
             if (command == "-A") == (key in self.table):
                 return "Service already exists" if command == "-A" else "No such service"
             probe[key]["realservers"] = self.table[key]["realservers"] if command == "-E" else {}
@@ -132,7 +154,7 @@ class FakeIPVS:
                     return ""
             return "No such destination"
         holder = {key: dict(self.table[key], realservers={})}
-        _parse_save_line(holder, ["-a", *argv[1:]])
+        parse_save_line(holder, ["-a", *argv[1:]])
         rs = next(iter(holder[key]["realservers"].values()))
         exists = (rs["address"], rs["port"]) in rs_table
         if exists == (command == "-a"):

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import (
-    SCHEDULERS,
-    IPVSInputError,
-    netmask_text,
-    normalize_service,
-)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import IPVSInputError, normalize_service
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import SCHEDULERS, netmask_text
 
 
 def svc(**fields):

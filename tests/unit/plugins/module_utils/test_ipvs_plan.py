@@ -7,19 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import (
-    SCHEDULERS,
-    normalize_service,
-    service_key,
-)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import normalize_service, service_key
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import SCHEDULERS
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import (
     merge_declared,
     plan,
-    restore_script,
     with_realserver,
     with_service,
 )
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import parse_save
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import parse_save, restore_script
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WEB = ("tcp", "192.0.2.50", 80)

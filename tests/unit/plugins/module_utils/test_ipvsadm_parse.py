@@ -6,18 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import split_hostport
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import (
     IPVSParseError,
     parse_daemons,
     parse_list,
     parse_save,
-    parse_service_counters,
     parse_timeouts,
     realserver_args,
     save_text,
     service_args,
-    service_options,
-    split_hostport,
+    service_settings_args,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -79,11 +78,11 @@ def test_save_text_round_trips(mixed):
 def test_rendered_arguments_match_what_ipvsadm_accepts(mixed):
     svc = mixed[("udp", "192.0.2.50", 53)]
     assert service_args(svc) == ["-u", "192.0.2.50:53"]
-    assert service_options(svc) == ["-s", "sh", "-b", "sh-fallback,sh-port", "-o"]
+    assert service_settings_args(svc) == ["-s", "sh", "-b", "sh-fallback,sh-port", "-o"]
     assert service_args(mixed[("fwmark", "ipv6", 11)]) == ["-f", "11", "-6"]
     assert service_args(mixed[("sctp", "192.0.2.50", 3868)]) == ["--sctp-service", "192.0.2.50:3868"]
     v6 = mixed[("tcp", "2001:db8:0:2::50", 443)]
-    assert service_options(v6) == ["-s", "lc", "-p", "60", "-M", "64"]
+    assert service_settings_args(v6) == ["-s", "lc", "-p", "60", "-M", "64"]
     assert realserver_args(v6["realservers"][("2001:db8:0:3::15", 8443)]) == \
         ["-r", "[2001:db8:0:3::15]:8443", "-m", "-w", "5"]
     gue = mixed[("tcp", "192.0.2.50", 0)]["realservers"][("192.0.2.22", 0)]
@@ -112,18 +111,17 @@ def test_plain_listing_forwarding_names():
     ("mixed_rate.txt", ("cps", "inpps", "outpps", "inbps", "outbps")),
 ])
 def test_counters(name, columns):
-    counters = parse_service_counters(fixture(name), columns)
-    assert set(counters[("fwmark", "ipv6", 11)]) == set(columns)
-    assert len(counters) == 8
+    listed = parse_list(fixture(name), columns)
+    assert set(listed[("fwmark", "ipv6", 11)]["counters"]) == set(columns)
+    assert len(listed) == 8
 
 
 def test_counters_with_values_and_suffixes():
     text = ("TCP  192.0.2.50:80                    1234    5678K       0   1000000  2M\n"
             "  -> 192.0.2.21:80                    1000       10       0        20   30\n")
-    counters = parse_service_counters(text, ("conns", "inpkts", "outpkts", "inbytes", "outbytes"))
-    assert counters[("tcp", "192.0.2.50", 80)] == {"conns": 1234, "inpkts": 5678000, "outpkts": 0,
-                                                   "inbytes": 1000000, "outbytes": 2000000}
     rows = parse_list(text, ("conns", "inpkts", "outpkts", "inbytes", "outbytes"))
+    assert rows[("tcp", "192.0.2.50", 80)]["counters"] == {"conns": 1234, "inpkts": 5678000, "outpkts": 0,
+                                                           "inbytes": 1000000, "outbytes": 2000000}
     assert rows[("tcp", "192.0.2.50", 80)]["realservers"][("192.0.2.21", 80)]["conns"] == 1000
 
 

@@ -220,14 +220,14 @@ def test_apply_that_does_not_stick_fails(fake_ipvs, run_module, monkeypatch):
 
 def test_info(fake_ipvs, run_module):
     fake = fake_ipvs(TABLE)
+    web_rs = fake.table[("tcp", "192.0.2.50", 80)]["realservers"]
+    web_rs[("192.0.2.21", 80)].update(active=2, inactive=7)
+    web_rs[("192.0.2.22", 80)].update(inactive=1)
     original = fake.run_command
 
     def with_listings(args, **kwargs):
-        if list(args[1:]) == ["-Ln"]:
-            fake.calls.append((list(args), None))
-            return 0, ("TCP  192.0.2.50:80 wrr\n  -> 192.0.2.21:80  Route 1 2 7\n"
-                       "  -> 192.0.2.22:80  Route 3 0 1\nFWM  10 rr persistent 300\n"), ""
         if list(args[1:]) == ["-Ln", "--stats", "--exact"]:
+            fake.calls.append((list(args), None))
             return 0, ("TCP  192.0.2.50:80  40 400 0 4000 0\n  -> 192.0.2.21:80  10 100 0 1000 0\n"
                        "  -> 192.0.2.22:80  30 300 0 3000 0\nFWM  10  0 0 0 0 0\n"), ""
         return original(args, **kwargs)
@@ -241,6 +241,9 @@ def test_info(fake_ipvs, run_module):
             for rs in web["realservers"]] == [(2, 7, 10), (0, 1, 30)]
     assert result["timeouts"] == {"tcp": 900, "tcpfin": 120, "udp": 300}
     assert fake.mutations == []
+    # Connection counts come from the listing that also gives thresholds: no listing of its own.
+    assert [argv[1:] for argv, _data in fake.calls] == [
+        ["-Sn"], ["-Ln", "--thresholds"], ["-Ln", "--stats", "--exact"], ["-Ln", "--timeout"]]
 
 
 def test_info_without_ipvs(fake_ipvs, run_module):
