@@ -51,7 +51,7 @@ options:
     type: int
     choices: [0, 1, 2]
   path:
-    description: The persistent file.
+    description: The persistent file, an absolute path; its directory must exist.
     type: path
     default: /etc/sysctl.d/90-linux-cluster-lvs-arp.conf
   state:
@@ -148,11 +148,19 @@ def read_text(path: str) -> str | None:
         return None
 
 
+def path_problem(path: str, present: bool) -> str | None:
+    """Why `path` cannot be the persistent file, or None. Checked before anything changes."""
+    if not os.path.isabs(path):
+        return "must be an absolute path"
+    if os.path.isdir(path):
+        return "is a directory"
+    if present and not os.path.isdir(os.path.dirname(path)):
+        return f"directory {os.path.dirname(path)} does not exist"
+    return None
+
+
 def write_file(module: AnsibleModule, path: str, text: str) -> None:
-    directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
-        module.fail_json(msg=f"path={path!r}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".sysctl_arp.")
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".sysctl_arp.")
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
     os.chmod(tmp, 0o644)
@@ -173,6 +181,9 @@ def main() -> None:
         supports_check_mode=True,
     )
     params, path = module.params, module.params["path"]
+    problem = path_problem(path, params["state"] == "present")
+    if problem:
+        module.fail_json(msg=f"path={path!r}: {problem}; nothing was changed")
     old_text = read_text(path)
     if params["state"] == "present":
         try:

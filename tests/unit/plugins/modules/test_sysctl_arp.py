@@ -96,3 +96,15 @@ def test_missing_interface_changes_nothing(proc, tmp_path, run_module):
 def test_bad_value_is_rejected_by_choices(proc, tmp_path, run_module):
     failed, result = run_module(sysctl_arp.main, {"arp_announce": 5, "path": str(tmp_path / "x.conf")})
     assert failed and "arp_announce" in result["msg"] and live(proc, "all", "arp_announce") == 0
+
+
+@pytest.mark.parametrize("path, message", [
+    ("90-arp.conf", "must be an absolute path"),
+    ("{tmp}", "is a directory"),
+    ("{tmp}/missing/90-arp.conf", "directory {tmp}/missing does not exist"),
+])
+def test_bad_path_changes_nothing(proc, tmp_path, run_module, path, message):
+    path = path.format(tmp=tmp_path)
+    failed, result = run_module(sysctl_arp.main, {"interfaces": ["all", "lo"], "arp_ignore": 1, "path": path})
+    assert failed and result["msg"] == f"path={path!r}: {message.format(tmp=tmp_path)}; nothing was changed"
+    assert live(proc, "all", "arp_ignore") == 0 and live(proc, "lo", "arp_ignore") == 0
