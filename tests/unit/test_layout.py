@@ -1,0 +1,60 @@
+"""The repository's own layout: what the built collection ships, and integration targets that can fail."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGETS = ROOT / "tests/integration/targets"
+
+
+@pytest.fixture(scope="module")
+def built_files(tmp_path_factory) -> list[str]:
+    """The files of `ansible-galaxy collection build` of a copy of the committed tree."""
+    work = tmp_path_factory.mktemp("build")
+    tree = work / "tree"
+    listing = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]
+    files = subprocess.run(listing, cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for name in files:
+        if (ROOT / name).is_file():
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, tree / name)
+    galaxy = Path(sys.executable).parent / "ansible-galaxy"
+    subprocess.run([str(galaxy), "collection", "build", "--output-path", str(work), str(tree)], check=True,
+                   capture_output=True, text=True)
+    with tarfile.open(next(work.glob("*.tar.gz"))) as archive:
+        return archive.getnames()
+
+
+@pytest.mark.parametrize("path", ["Makefile", "ansible.cfg", "requirements-dev.txt", "site.yml", "scripts",
+                                  "tools", "inventories", "extensions", "benchmarks", ".ci", "ruff.toml"])
+def test_the_built_collection_leaves_out_the_repository_machinery(built_files, path):
+    assert not [name for name in built_files if name == path or name.startswith(path + "/")]
+
+
+@pytest.mark.parametrize("path", ["MANIFEST.json", "meta/runtime.yml", "plugins/modules/ipvs_rules.py",
+                                  "plugins/doc_fragments/ipvs.py", "roles/lvs_director/meta/argument_specs.yml",
+                                  "roles/lvs_director/README.md", "playbooks/lvs_cluster.yml", "README.md"])
+def test_the_built_collection_has_what_users_need(built_files, path):
+    assert path in built_files, built_files
+
+
+@pytest.mark.parametrize("target", sorted(path.name for path in TARGETS.iterdir() if path.is_dir()))
+def test_every_integration_target_is_found_and_asserts(target):
+    """tests/integration/test_targets.py runs every target with an aliases file; each decides with its asserts."""
+    assert (TARGETS / target / "aliases").is_file()
+    tasks = yaml.safe_load((TARGETS / target / "tasks/main.yml").read_text())
+    assert any("ansible.builtin.assert" in task for task in tasks), f"{target} asserts nothing"
+
+
+@pytest.mark.parametrize("role", sorted(path.name for path in (ROOT / "roles").iterdir()))
+def test_every_role_has_its_documentation_and_api(role):
+    for name in ("README.md", "meta/argument_specs.yml", "meta/main.yml", "defaults/main.yml"):
+        assert (ROOT / "roles" / role / name).is_file(), name
