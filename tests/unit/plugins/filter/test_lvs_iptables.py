@@ -1,0 +1,39 @@
+"""The director's firewall-mark and masquerade declarations turned into iptables rules as data."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.linux_cluster.lvs.plugins.filter.lvs_iptables import fwmark_rules, masquerade_rules
+
+
+def test_fwmark_rule():
+    assert fwmark_rules([{"mark": 10, "vip": "192.0.2.51", "ports": [80, 8080]}]) == [{
+        "table": "mangle", "chain": "PREROUTING",
+        "rule": ["-d", "192.0.2.51", "-p", "tcp", "-m", "multiport", "--dports", "80,8080", "-m", "comment",
+                 "--comment", "linux_cluster.lvs fwmark 10", "-j", "MARK", "--set-mark", "10"]}]
+
+
+def test_masquerade_rule():
+    assert masquerade_rules(["198.51.100.0/24"])[0]["rule"][:4] == ["-s", "198.51.100.0/24", "!", "-d"]
+
+
+@pytest.mark.parametrize("rules, message", [
+    ([{"mark": 10, "ports": [80]}], "rules[0].vip=None: must be an IP address"),
+    ([{"mark": 10, "vip": "www", "ports": [80]}], "rules[0].vip='www': must be an IP address"),
+    ([{"vip": "192.0.2.51", "ports": [80]}], "rules[0].mark=None: must be an integer"),
+    ([{"mark": 0, "vip": "192.0.2.51", "ports": [80]}], "rules[0].mark=0: must be an integer from 1"),
+    ([{"mark": 10, "vip": "192.0.2.51"}], "rules[0].ports=None: must be a non-empty list"),
+    ([{"mark": 10, "vip": "192.0.2.51", "ports": [80, 70000]}], "rules[0].ports[1]=70000: must be an integer"),
+    ([{"mark": 10, "vip": "192.0.2.51", "ports": [80], "protocol": "icmp"}], "rules[0].protocol='icmp': must be"),
+])
+def test_bad_fwmark_rule_names_field_and_value(rules, message):
+    with pytest.raises(AnsibleFilterError) as exc:
+        fwmark_rules(rules, "rules")
+    assert str(exc.value).startswith(message), str(exc.value)
+
+
+def test_bad_network():
+    with pytest.raises(AnsibleFilterError, match=r"^masquerade\[1\]='10.0.0.0/33'"):
+        masquerade_rules(["10.0.0.0/8", "10.0.0.0/33"])
