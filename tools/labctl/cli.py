@@ -69,6 +69,8 @@ def cmd_restart(args: argparse.Namespace) -> int:
     def boot(name: str) -> int:
         return guests.start(name, base, mem, host.backend(), keep_disk=True)
 
+    # Shared SSH connections to a guest that goes away would hang their next user.
+    guests.end_shared_connections()
     for name in names:
         if name in running:
             guests.stop(name, running[name])
@@ -130,7 +132,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
     repo.revive(host.state_root())
     # Every lab reuses the same guest addresses: SSH connection sharing must not hand one lab's
     # connection (to a guest that is gone) to another, so each lab gets its own control sockets.
-    control_dir = host.instance_dir() / "ssh-control"
+    control_dir = guests.control_dir()
     control_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, LVS_LAB=host.lab_name(), LVS_LAB_DIR=str(host.state_root()),
                LVS_LAB_BACKEND=host.backend(), ANSIBLE_SSH_CONTROL_PATH_DIR=str(control_dir))

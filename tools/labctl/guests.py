@@ -136,11 +136,27 @@ def start(name: str, image: Path, mem: str, backend: str = "uml", keep_disk: boo
     return proc.pid
 
 
+def control_dir() -> Path:
+    """Where this lab's SSH connections are shared (Ansible's and tools/lab ssh's)."""
+    return host.instance_dir() / "ssh-control"
+
+
 def ssh_argv(name: str, command: list[str] | None = None) -> list[str]:
+    """SSH to a guest from inside the namespace. Calls share one connection per guest for a while:
+    a new SSH connection costs a guest seconds (sshd and key exchange under UML)."""
     key, _pub = host.ssh_key()
+    control_dir().mkdir(parents=True, exist_ok=True)
     argv = ["ip", "netns", "exec", host.namespace(), "ssh", *SSH_OPTIONS, "-i", str(key),
+            "-o", "ControlMaster=auto", "-o", f"ControlPath={control_dir()}/lab-%h", "-o", "ControlPersist=60",
             f"root@{topology.guest_address(name)}"]
     return argv + (command or [])
+
+
+def end_shared_connections() -> None:
+    """Ask every shared SSH connection of this lab to end (its master process exits)."""
+    for socket in sorted(control_dir().glob("*")) if control_dir().is_dir() else ():
+        if socket.is_socket():
+            host.run(["ssh", "-o", f"ControlPath={socket}", "-O", "exit", "lab"], check=False, quiet=True)
 
 
 def how_it_ended(name: str) -> str:
@@ -232,6 +248,7 @@ def remove_all(keep_network: bool = False) -> None:
     `keep_network` is for callers that run inside the namespace themselves (Molecule's destroy).
     """
     instance = host.instance_dir()
+    end_shared_connections()
     for name, pid in host.running_guests(instance).items():
         stop(name, pid)
     for name in topology.GUESTS:  # guests that died on their own may have left helpers too

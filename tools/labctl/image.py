@@ -97,6 +97,17 @@ MASKED_UNITS = (
     "systemd-journal-flush.service", "man-db.timer",
 )
 
+# Generators systemd runs at boot and at every daemon-reload that find nothing to do in a guest
+# (no encrypted, GPT-auto, hibernation or verity disks, no gettys): each costs a guest a second or
+# more under UML, so a daemon-reload took 22 s with them and 5-7 s without. fstab and sysv stay
+# (the latter turns init scripts such as ipvsadm's into units).
+MASKED_GENERATORS = (
+    "systemd-cryptsetup-generator", "systemd-debug-generator", "systemd-getty-generator",
+    "systemd-gpt-auto-generator", "systemd-hibernate-resume-generator", "systemd-integritysetup-generator",
+    "systemd-rc-local-generator", "systemd-run-generator", "systemd-system-update-generator",
+    "systemd-veritysetup-generator",
+)
+
 
 def packages(backend: str) -> tuple[str, ...]:
     return PACKAGES + (QEMU_PACKAGES if backend == "qemu" else ())
@@ -106,10 +117,14 @@ def image_directory(state: Path, backend: str) -> Path:
     return state / ("image" if backend == "uml" else f"image-{backend}")
 
 
+# Raise when _customize changes what it writes, so cached images are built again.
+CUSTOMIZE_REVISION = "2"
+
+
 def image_inputs(pubkey: str, backend: str = "uml") -> str:
     kernel = host.uml_kernel_version() if backend == "uml" else INITRAMFS_HOOK
-    parts = [SUITE, IMAGE_SIZE, " ".join(packages(backend)), LAB_NET_SCRIPT, LAB_NET_UNIT,
-             " ".join(MASKED_UNITS), kernel, pubkey, repo.sources_line(), FSTAB]
+    parts = [CUSTOMIZE_REVISION, SUITE, IMAGE_SIZE, " ".join(packages(backend)), LAB_NET_SCRIPT, LAB_NET_UNIT,
+             " ".join(MASKED_UNITS), " ".join(MASKED_GENERATORS), kernel, pubkey, repo.sources_line(), FSTAB]
     return hashlib.sha256("\n--\n".join(parts).encode()).hexdigest()
 
 
@@ -134,8 +149,10 @@ def _customize(root: Path, pubkey: str, backend: str) -> None:
     link = wants / "lab-net.service"
     if not link.is_symlink():
         link.symlink_to("/etc/systemd/system/lab-net.service")
-    for unit in MASKED_UNITS:
-        target = root / "etc/systemd/system" / unit
+    masks = [root / "etc/systemd/system" / unit for unit in MASKED_UNITS]
+    masks += [root / "etc/systemd/system-generators" / generator for generator in MASKED_GENERATORS]
+    for target in masks:
+        target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists() or target.is_symlink():
             target.unlink()
         target.symlink_to("/dev/null")
@@ -149,6 +166,18 @@ def _customize(root: Path, pubkey: str, backend: str) -> None:
         if sources.exists():
             sources.unlink()
     _write(root / "etc/apt/sources.list.d/lab.list", repo.sources_line())
+    # The package lists of the build's mirror do not describe that source: none are kept, and the
+    # lists are marked as never fetched, so `apt update_cache` with cache_valid_time fetches them.
+    lists = root / "var/lib/apt/lists"
+    for path in lists.glob("*"):
+        if path.is_file() and path.name != "lock":
+            path.unlink()
+    os.utime(lists, (0, 0))
+
+
+def stale_disks(state: Path, backend: str) -> list[Path]:
+    """The copy-on-write disks over this backend's image (UML .cow, QEMU .qcow2) in every lab."""
+    return sorted(state.glob(f"instances/*/run/*.{'qcow2' if backend == 'qemu' else 'cow'}"))
 
 
 def build(state: Path, pubkey: str, force: bool = False, backend: str = "uml") -> Path:
@@ -164,8 +193,9 @@ def build(state: Path, pubkey: str, force: bool = False, backend: str = "uml") -
         return image
     host.require_stopped_guests(state, "rebuild the image")
     image_dir.mkdir(parents=True, exist_ok=True)
-    for cow in (state / "run").glob("*.cow") if (state / "run").exists() else ():
-        cow.unlink()
+    # Copy-on-write disks of stopped guests describe the old image: they go with it.
+    for disk in stale_disks(state, backend):
+        disk.unlink()
     root = image_dir / "rootfs"
     if root.exists():
         shutil.rmtree(root)

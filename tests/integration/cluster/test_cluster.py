@@ -1,9 +1,11 @@
-"""An LVS cluster in one mode (LVS_CLUSTER_MODE: dr, nat or tun) on fresh lab guests, proven with
-real requests from the client guest.
+"""An LVS cluster in one mode (LVS_CLUSTER_MODE: dr, nat or tun) on the lab's five guests, proven
+with real requests from the client guest.
 
-scripts/run-tests (stage `cluster`) runs this file once per mode, each time in a new lab: dir1
-holds the VIPs, rs1 and rs2 answer with their names, the client sends the requests. DR runs the
-README's `site.yml`; NAT and TUN run playbooks/lvs_nat.yml and lvs_tun.yml.
+scripts/run-tests (stage `cluster`) runs this file once per mode, dr then tun then nat, on one lab:
+dir1 holds the VIPs, rs1 and rs2 answer with their names, the client sends the requests. Each mode
+first takes away what another mode's real-server role left on the real servers, through that role's
+own `absent` state (checked), then builds its cluster. DR runs the README's `site.yml`; NAT and TUN
+run playbooks/lvs_nat.yml and lvs_tun.yml.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import collections
 import json
 import os
 import re
+import shlex
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -20,23 +24,46 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 MODE = os.environ.get("LVS_CLUSTER_MODE", "dr")
 # Per mode, as in inventories/lab/group_vars: VIPs, the real servers' addresses, forwarding and its
-# ipvsadm flag, and the playbook that builds the cluster.
+# ipvsadm flag, the playbook that builds the cluster, and the unit its real-server role leaves.
 MODES = {
     "dr": {"vip": "192.0.2.50", "vip_fwmark": "192.0.2.51", "rs": ["192.0.2.21", "192.0.2.22"],
-           "forwarding": "route", "flag": "-g", "playbook": "site.yml"},
+           "forwarding": "route", "flag": "-g", "playbook": "site.yml", "unit": "lvs-realserver-vip"},
     "tun": {"vip": "192.0.2.60", "vip_fwmark": "192.0.2.61", "rs": ["198.51.100.21", "198.51.100.22"],
-            "forwarding": "tunnel", "flag": "-i", "playbook": "playbooks/lvs_tun.yml"},
+            "forwarding": "tunnel", "flag": "-i", "playbook": "playbooks/lvs_tun.yml", "unit": "lvs-realserver-tun"},
     "nat": {"vip": "203.0.113.50", "vip_fwmark": "203.0.113.51", "rs": ["198.51.100.21", "198.51.100.22"],
-            "forwarding": "masquerade", "flag": "-m", "playbook": "playbooks/lvs_nat.yml"},
+            "forwarding": "masquerade", "flag": "-m", "playbook": "playbooks/lvs_nat.yml",
+            "unit": "lvs-realserver-nat"},
 }
 CLUSTER = MODES[MODE]
 VIP = CLUSTER["vip"]
 DIRECTOR_BACK = "198.51.100.11"
+REALSERVERS = ("rs1", "rs2")
 REQUESTS = 200
 
+# Runs on the client: `count` rounds of one request to each port, each on a new connection (so
+# IPVS schedules every one), two seconds at most each; prints the answer (a real server's name) or
+# FAILED. One interpreter for all of them: a process start costs a UML guest about a second.
+REQUEST_LOOP = """
+import http.client, sys
+host, count, ports = sys.argv[1], int(sys.argv[2]), [int(port) for port in sys.argv[3].split(",")]
+for _round in range(count):
+    for port in ports:
+        conn = http.client.HTTPConnection(host, port, timeout=2)
+        try:
+            conn.request("GET", "/", headers={"Connection": "close"})
+            reply = conn.getresponse()
+            body = reply.read().decode().strip()
+            print(body if reply.status == 200 and body else "FAILED", flush=True)
+        except (OSError, http.client.HTTPException):
+            print("FAILED", flush=True)
+        finally:
+            conn.close()
+"""
 
-def lab(*args: str) -> str:
-    result = subprocess.run([str(ROOT / "tools/lab"), *args], capture_output=True, text=True, timeout=600, check=False)
+
+def lab(*args: str, stdin: str | None = None) -> str:
+    result = subprocess.run([str(ROOT / "tools/lab"), *args], input=stdin, capture_output=True, text=True,
+                            timeout=600, check=False)
     assert result.returncode == 0, f"tools/lab {' '.join(args)}: {result.stdout}{result.stderr}"
     return result.stdout
 
@@ -45,28 +72,43 @@ def recap(output: str) -> dict:
     return {host: int(changed) for host, changed in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
 
 
-def requests(url: str, count: int) -> collections.Counter:
-    """`count` requests from the client, one at a time; each answer is a real server's name."""
-    loop = f"for i in $(seq {count}); do curl -s --max-time 2 {url} || echo FAILED; done"
-    return collections.Counter(lab("ssh", "client", loop).split())
+def requests(address: str, count: int, ports: tuple[int, ...] = (80,)) -> collections.Counter:
+    """`count` rounds of requests from the client, one at a time; each answer is a real server's name."""
+    command = shlex.join(["python3", "-", address, str(count), ",".join(map(str, ports))])
+    return collections.Counter(lab("ssh", "client", command, stdin=REQUEST_LOOP).split())
 
 
-def director_stats(service: str) -> dict:
-    out = lab("ssh", "dir1", f"ipvsadm -Ln --stats --exact -t {service}")
-    line = next(row for row in out.splitlines() if row.startswith("TCP"))
-    conns, inpkts, outpkts = (int(value) for value in line.split()[2:5])
-    return {"conns": conns, "inpkts": inpkts, "outpkts": outpkts}
+# The kernel's IPVS estimator folds the per-CPU counters into what `--stats` shows every 2 s.
+STATS_PERIOD = 2.5
+
+
+def director_stats(service: str, timeout: float = 20) -> dict:
+    """The director's counters of `service` once they have settled: two reads an estimator period
+    apart agree (counters read right after a burst of requests lag behind it)."""
+    def read() -> dict:
+        out = lab("ssh", "dir1", f"ipvsadm -Ln --stats --exact -t {service}")
+        line = next(row for row in out.splitlines() if row.startswith("TCP"))
+        conns, inpkts, outpkts = (int(value) for value in line.split()[2:5])
+        return {"conns": conns, "inpkts": inpkts, "outpkts": outpkts}
+
+    deadline = time.monotonic() + timeout
+    last = read()
+    while True:
+        time.sleep(STATS_PERIOD)
+        now = read()
+        if now == last or time.monotonic() > deadline:
+            return now
+        last = now
 
 
 def realserver_state(host: str) -> dict:
-    """What the mode's real-server role holds on `host`, read live."""
-    return {
-        "lo": lab("ssh", host, "ip -o -4 addr show dev lo"),
-        "tunl0": lab("ssh", host, "ip -o -4 addr show dev tunl0 2>/dev/null; true"),
-        "routes": lab("ssh", host, "ip -4 route show table main"),
-        "arp": lab("ssh", host, "sysctl -n net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce").split(),
-        "rp_filter": lab("ssh", host, "sysctl -n net.ipv4.conf.all.rp_filter").strip(),
-    }
+    """What the real-server roles hold on `host`, read live in one SSH call."""
+    parts = lab("ssh", host, "ip -o -4 addr show dev lo; echo @@; ip -o -4 addr show dev tunl0 2>/dev/null; echo @@; "
+                "ip -4 route show table main; echo @@; sysctl -n net.ipv4.conf.all.arp_ignore "
+                "net.ipv4.conf.all.arp_announce; echo @@; sysctl -n net.ipv4.conf.all.rp_filter; echo @@; "
+                "ls /etc/systemd/system /etc/modules-load.d").split("@@")
+    return {"lo": parts[0], "tunl0": parts[1], "routes": parts[2], "arp": parts[3].split(),
+            "rp_filter": parts[4].strip(), "files": parts[5].split()}
 
 
 def assert_realserver_holds_the_mode(host: str) -> None:
@@ -79,11 +121,53 @@ def assert_realserver_holds_the_mode(host: str) -> None:
         assert f"default via {DIRECTOR_BACK} " in state["routes"], state
 
 
+def assert_realserver_released(host: str, mode: str) -> None:
+    """What the `absent` state of `mode`'s real-server role leaves on `host`."""
+    state, held = realserver_state(host), MODES[mode]
+    assert held["unit"] + ".service" not in state["files"], state
+    if mode == "dr":
+        assert held["vip"] not in state["lo"] and state["arp"] == ["0", "0"], state
+    elif mode == "tun":
+        assert held["vip"] not in state["tunl0"] and state["arp"] == ["0", "0"], state
+        assert "lvs-realserver-tun.conf" not in state["files"], state
+    else:
+        assert f"via {DIRECTOR_BACK}" not in state["routes"], state
+
+
+def timed_playbook(playbook, *args: str) -> tuple[subprocess.CompletedProcess, float]:
+    started = time.monotonic()
+    result = playbook(*args)
+    return result, time.monotonic() - started
+
+
 @pytest.fixture(scope="module")
-def cluster(playbook):
-    first = playbook(CLUSTER["playbook"])
-    second = playbook(CLUSTER["playbook"])
+def other_modes_removed(playbook):
+    """Real servers still holding another mode are released through that mode's role, state=absent."""
+    removed = {}
+    states = {host: realserver_state(host) for host in REALSERVERS}
+    for mode, other in MODES.items():
+        holders = [host for host in REALSERVERS if other["unit"] + ".service" in states[host]["files"]]
+        if mode != MODE and holders:
+            playbook(other["playbook"], "--limit", ",".join(holders), "-e", f"lvs_realserver_{mode}_state=absent")
+            removed[mode] = holders
+    return removed
+
+
+@pytest.fixture(scope="module")
+def cluster(playbook, other_modes_removed):
+    first, first_s = timed_playbook(playbook, CLUSTER["playbook"])
+    second, second_s = timed_playbook(playbook, CLUSTER["playbook"])
+    print(f"\n{CLUSTER['playbook']} ({MODE}): first run {first_s:.0f} s, re-run {second_s:.0f} s "
+          f"({100 * second_s / first_s:.0f} % of the first)"
+          + (f"; before it, {other_modes_removed} released through their roles' absent state"
+             if other_modes_removed else ""))
     return first.stdout, second.stdout
+
+
+def test_other_modes_were_released_by_their_absent_state(other_modes_removed):
+    for mode, hosts in other_modes_removed.items():
+        for host in hosts:
+            assert_realserver_released(host, mode)
 
 
 def test_second_run_changes_nothing(cluster):
@@ -101,7 +185,7 @@ def test_check_mode_on_the_built_cluster_reports_nothing_to_do(cluster, playbook
 
 def test_wrr_one_to_three_and_where_replies_go(cluster):
     before = director_stats(f"{VIP}:80")
-    counts = requests(f"http://{VIP}/", REQUESTS)
+    counts = requests(VIP, REQUESTS)
     after = director_stats(f"{VIP}:80")
     delta = {key: after[key] - before[key] for key in before}
     print(f"\nLVS-{MODE.upper()} wrr 1:3, {REQUESTS} requests from the client: {dict(counts)}; "
@@ -119,16 +203,14 @@ def test_wrr_one_to_three_and_where_replies_go(cluster):
 
 
 def test_source_hashing_keeps_one_client_on_one_real_server(cluster):
-    counts = requests(f"http://{VIP}:8080/", 40)
+    counts = requests(VIP, 40, (8080,))
     print(f"\nsh on {VIP}:8080, 40 requests from one client: {dict(counts)}")
     assert counts["FAILED"] == 0
     assert len(counts) == 1 and sum(counts.values()) == 40
 
 
 def test_firewall_mark_keeps_a_client_on_one_real_server_across_ports(cluster):
-    loop = ("for i in $(seq 20); do for port in 80 8080; do "
-            f"curl -s --max-time 2 http://{CLUSTER['vip_fwmark']}:$port/ || echo FAILED; done; done")
-    counts = collections.Counter(lab("ssh", "client", loop).split())
+    counts = requests(CLUSTER["vip_fwmark"], 20, (80, 8080))
     print(f"\nfwmark 10 (ports 80 and 8080, persistent 600 s), 40 requests from one client: {dict(counts)}")
     assert counts["FAILED"] == 0
     assert len(counts) == 1 and sum(counts.values()) == 40
@@ -170,7 +252,7 @@ def test_reboot_keeps_the_cluster_without_ansible(cluster):
     assert "MARK --set-xmark 0xa/0xffffffff" in lab("ssh", "dir1", "iptables-legacy -t mangle -S PREROUTING")
     assert f"{VIP}/32" in lab("ssh", "dir1", "ip -o -4 addr")
     assert_realserver_holds_the_mode("rs1")
-    counts = requests(f"http://{VIP}/", REQUESTS)
+    counts = requests(VIP, REQUESTS)
     print(f"\nafter power-cycling dir1 and rs1: {dict(counts)}")
     assert counts["FAILED"] == 0 and set(counts) == {"rs1", "rs2"}
 
@@ -196,11 +278,4 @@ def test_nat_realserver_refuses_to_cut_the_ansible_connection(cluster, playbook)
 
 def test_realserver_role_absent_restores(cluster, playbook):
     playbook(CLUSTER["playbook"], "--limit", "rs1", "-e", f"lvs_realserver_{MODE}_state=absent")
-    state = realserver_state("rs1")
-    if MODE == "dr":
-        assert VIP not in state["lo"] and state["arp"] == ["0", "0"], state
-    elif MODE == "tun":
-        assert VIP not in state["tunl0"] and state["arp"] == ["0", "0"], state
-        assert lab("ssh", "rs1", "ls /etc/modules-load.d/").split().count("lvs-realserver-tun.conf") == 0
-    else:
-        assert f"via {DIRECTOR_BACK}" not in state["routes"], state
+    assert_realserver_released("rs1", MODE)
