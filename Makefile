@@ -5,11 +5,15 @@ SHELL := /bin/bash
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-test:  ## everything: host packages, unit, lint, sanity, lab, integration, molecule, bench figures
+test:  ## everything: host packages, unit, lint, sanity, bench, lab, integration, cluster, molecule, qemu
 	scripts/run-tests
 
-unit lint sanity integration molecule:  ## one stage of the suite
-	scripts/run-tests host-deps venv $(if $(filter integration molecule,$@),lab) $@
+unit lint sanity integration cluster molecule qemu:  ## one stage of the suite (with what it needs first)
+	LVS_TEST_OVERLAP= scripts/run-tests host-deps venv $(if $(filter integration,$@),lab) $@
+
+venv:  ## the virtual environment with the suite's tools (.venv)
+	scripts/venv .venv requirements-dev.txt
+	scripts/collections-link
 
 # LVS mode of the lab cluster (dr, nat or tun) and its HTTP VIP (inventories/lab/group_vars/all.yml).
 MODE ?= dr
@@ -19,11 +23,10 @@ VIP_nat = 203.0.113.50
 
 lab:  ## build the image if needed, boot the lab, run site.yml against it, show how requests spread
 	scripts/host-deps
-	scripts/venv .venv requirements-dev.txt
-	scripts/collections-link
+	$(MAKE) --no-print-directory venv
 	tools/lab up
 	tools/lab inventory
-	tools/lab exec -- .venv/bin/ansible-playbook site.yml -e lvs_mode=$(MODE)
+	. scripts/test-env.sh && tools/lab exec -- .venv/bin/ansible-playbook site.yml -e lvs_mode=$(MODE)
 	$(MAKE) --no-print-directory spread
 
 spread:  ## 200 requests from the client guest through the VIP, counted by answering real server
@@ -33,9 +36,7 @@ spread:  ## 200 requests from the client guest through the VIP, counted by answe
 lab-down:  ## stop the lab's guests and remove its network
 	tools/lab down
 
-bench:  ## parse/plan benchmark of a 10,000 real-server table
-	scripts/venv .venv requirements-dev.txt
-	scripts/collections-link
+bench: venv  ## parse/plan benchmark of a 10,000 real-server table
 	.venv/bin/python benchmarks/bench_ipvs_plan.py
 
-.PHONY: help test unit lint sanity integration molecule lab lab-down bench spread
+.PHONY: help test unit lint sanity integration cluster molecule qemu venv lab lab-down bench spread

@@ -200,8 +200,12 @@ def wait_ready(names: list[str], timeout: float, boot: Callable[[str], object] |
                 boot(name)
                 deadline = max(deadline, time.monotonic() + timeout / 2)
                 continue
-            probe = host.run(ssh_argv(name, ["systemctl", "is-system-running", "--wait"]), check=False,
-                             capture_output=True, text=True, timeout=60)
+            wait = max(10.0, min(60.0, deadline - time.monotonic()))
+            try:
+                probe = host.run(ssh_argv(name, ["systemctl", "is-system-running", "--wait"]), check=False,
+                                 capture_output=True, text=True, timeout=wait)
+            except subprocess.TimeoutExpired:
+                continue  # still booting (a slow machine); the deadline decides
             if probe.returncode == 0 or probe.stdout.strip() in ("running", "degraded"):
                 pending.remove(name)
         if pending and time.monotonic() > deadline:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from labctl import guests, host, repo, topology  # noqa: E402
+from labctl import guests, host, image, repo, topology  # noqa: E402
 
 DOC_RANGES = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
 
@@ -95,6 +96,23 @@ def test_a_guest_that_dies_while_booting_is_booted_again(monkeypatch, tmp_path):
     assert boots == ["dir1"]
 
 
+def test_a_guest_slower_than_one_probe_is_waited_for(monkeypatch, tmp_path):
+    monkeypatch.setenv("LVS_LAB_DIR", str(tmp_path))
+    answers = iter([subprocess.TimeoutExpired("ssh", 60), type("R", (), {"returncode": 0, "stdout": "running"})()])
+
+    def probe(*_args, **_kwargs):
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(host, "running_guests", lambda _instance: {"dir1": 1})
+    monkeypatch.setattr(guests, "ssh_argv", lambda name, command: ["ssh", name, *command])
+    monkeypatch.setattr(host, "run", probe)
+    monkeypatch.setattr(guests.time, "sleep", lambda _s: None)
+    guests.wait_ready(["dir1"], 120)
+
+
 def test_a_guest_that_keeps_dying_fails_with_how_it_ended(monkeypatch, tmp_path):
     monkeypatch.setenv("LVS_LAB_DIR", str(tmp_path))
     log = host.instance_dir() / "run" / "dir1.log"
@@ -123,3 +141,17 @@ def test_an_ended_repository_server_is_started_again(monkeypatch, tmp_path):
     pidfile.write_text(f"{os.getpid()}\n")  # alive, but not a repository server
     repo.revive(tmp_path)
     assert served == [tmp_path / "repo"] and not pidfile.exists()
+
+
+def test_an_image_rebuild_finds_the_disks_guests_boot_from(tmp_path, monkeypatch):
+    """Disks over the old image must go with it: they are where guests.start() puts them."""
+    monkeypatch.setenv("LVS_LAB_DIR", str(tmp_path))
+    for lab in ("test", "cluster"):
+        monkeypatch.setenv("LVS_LAB", lab)
+        run_dir = host.instance_dir() / "run"
+        run_dir.mkdir(parents=True)
+        (run_dir / "dir1.cow").write_text("")
+        (run_dir / "dir1.qcow2").write_text("")
+    assert [p.relative_to(tmp_path).as_posix() for p in image.stale_disks(tmp_path, "uml")] == [
+        "instances/cluster/run/dir1.cow", "instances/test/run/dir1.cow"]
+    assert [p.name for p in image.stale_disks(tmp_path, "qemu")] == ["dir1.qcow2", "dir1.qcow2"]
