@@ -9,7 +9,7 @@ test:  ## everything: host packages, unit, lint, sanity, bench, lab, integration
 	scripts/run-tests
 
 unit lint sanity integration cluster molecule qemu:  ## one stage of the suite (with what it needs first)
-	LVS_TEST_OVERLAP= scripts/run-tests host-deps venv $(if $(filter integration,$@),lab) $@
+	LVS_TEST_BESIDE= scripts/run-tests host-deps venv $(if $(filter integration,$@),lab) $@
 
 venv:  ## the virtual environment with the suite's tools (.venv)
 	scripts/venv .venv requirements-dev.txt

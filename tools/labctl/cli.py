@@ -135,7 +135,8 @@ def cmd_exec(args: argparse.Namespace) -> int:
     control_dir = guests.control_dir()
     control_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, LVS_LAB=host.lab_name(), LVS_LAB_DIR=str(host.state_root()),
-               LVS_LAB_BACKEND=host.backend(), ANSIBLE_SSH_CONTROL_PATH_DIR=str(control_dir))
+               LVS_LAB_BACKEND=host.backend(), ANSIBLE_SSH_CONTROL_PATH_DIR=str(control_dir),
+               ANSIBLE_SSH_ARGS=guests.ansible_ssh_args())
     argv = ["ip", "netns", "exec", host.namespace(), *args.command]
     os.execvpe(argv[0], argv, env)
     return 1

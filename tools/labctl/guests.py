@@ -141,13 +141,25 @@ def control_dir() -> Path:
     return host.instance_dir() / "ssh-control"
 
 
+def control_path() -> str:
+    """One shared connection per guest and user in this lab, whoever opens it: tools/lab ssh, Ansible
+    (its ssh plugin and Mitogen, which takes ControlPath only from ssh_args) and testinfra. Short, because
+    a socket path may not exceed 107 bytes and ssh adds 17 while it sets one up."""
+    return f"{control_dir()}/%h-%r"
+
+
+def ansible_ssh_args() -> str:
+    return ("-o ControlMaster=auto -o ControlPersist=60s -o ControlPath=" + control_path() +
+            " -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR")
+
+
 def ssh_argv(name: str, command: list[str] | None = None) -> list[str]:
     """SSH to a guest from inside the namespace. Calls share one connection per guest for a while:
     a new SSH connection costs a guest seconds (sshd and key exchange under UML)."""
     key, _pub = host.ssh_key()
     control_dir().mkdir(parents=True, exist_ok=True)
     argv = ["ip", "netns", "exec", host.namespace(), "ssh", *SSH_OPTIONS, "-i", str(key),
-            "-o", "ControlMaster=auto", "-o", f"ControlPath={control_dir()}/lab-%h", "-o", "ControlPersist=60",
+            "-o", "ControlMaster=auto", "-o", f"ControlPath={control_path()}", "-o", "ControlPersist=60",
             f"root@{topology.guest_address(name)}"]
     return argv + (command or [])
 
