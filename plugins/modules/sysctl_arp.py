@@ -106,10 +106,10 @@ path:
 """
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._files import read_text, replace_file
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._sysctl_arp import (
     SysctlInputError,
     parse_file,
@@ -140,14 +140,6 @@ def write_live(changes: dict) -> None:
             handle.write(f"{after}\n")
 
 
-def read_text(path: str) -> str | None:
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
 def path_problem(path: str, present: bool) -> str | None:
     """Why `path` cannot be the persistent file, or None. Checked before anything changes."""
     if not os.path.isabs(path):
@@ -157,14 +149,6 @@ def path_problem(path: str, present: bool) -> str | None:
     if present and not os.path.isdir(os.path.dirname(path)):
         return f"directory {os.path.dirname(path)} does not exist"
     return None
-
-
-def write_file(module: AnsibleModule, path: str, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".sysctl_arp.")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)
-    module.atomic_move(tmp, path)
 
 
 def main() -> None:
@@ -219,7 +203,7 @@ def main() -> None:
         if new_text is None:
             os.unlink(path)
         elif file_changed:
-            write_file(module, path, new_text)
+            replace_file(path, new_text, 0o644)
     module.exit_json(**result)
 
 
