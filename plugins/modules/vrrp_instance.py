@@ -363,7 +363,8 @@ class Keepalived:
 
     def __init__(self, module: AnsibleModule):
         self.module = module
-        self.binary = module.get_bin_path("keepalived", required=True, opt_dirs=["/usr/sbin", "/sbin"])
+        # Not installed yet is fine in check mode (the play would install it); a real change needs it.
+        self.binary = module.get_bin_path("keepalived", required=not module.check_mode, opt_dirs=["/usr/sbin", "/sbin"])
         self.systemctl = module.get_bin_path("systemctl", required=True)
         self.service = module.params["service"]
 
@@ -429,7 +430,7 @@ class Keepalived:
         """The instances keepalived runs, from the JSON dump it writes on its JSON signal; None when it is not
         running. The dump holds the password in clear text: it is read, reduced and removed."""
         pid = self.main_pid()
-        if not pid:
+        if not pid or not self.binary:
             return None
         rc, out, _err = self.run([self.binary, "--signum=JSON"])
         if rc != 0 or not out.strip().isdigit():
@@ -487,10 +488,12 @@ def main() -> None:
     name, config_dir, main_config = params["name"], params["config_dir"], params["main_config"]
     path = os.path.join(config_dir, f"{name}.conf")
     main_text = read_text(main_config)
-    if present and main_text is None:
+    if present and main_text is None and module.check_mode:
+        module.warn(f"main_config {main_config} does not exist yet: in a real run it must exist and include {path}")
+    elif present and main_text is None:
         module.fail_json(msg=f"main_config={main_config!r}: does not exist, so keepalived would never load the "
                              "instance (the keepalived_ha role writes it); nothing was changed")
-    if present and not included(path, main_text, os.path.dirname(main_config)):
+    elif present and not included(path, main_text, os.path.dirname(main_config)):
         module.fail_json(msg=f"config_dir={config_dir!r}: {main_config} has no include matching {path}, so keepalived "
                              "would silently ignore the instance; nothing was changed")
     keepalived = Keepalived(module)

@@ -70,7 +70,7 @@ def cmd_restart(args: argparse.Namespace) -> int:
         return guests.start(name, base, mem, host.backend(), keep_disk=True)
 
     # Shared SSH connections to a guest that goes away would hang their next user.
-    guests.end_shared_connections()
+    guests.end_shared_connections(names)
     for name in names:
         if name in running:
             guests.stop(name, running[name])

@@ -164,9 +164,14 @@ def ssh_argv(name: str, command: list[str] | None = None) -> list[str]:
     return argv + (command or [])
 
 
-def end_shared_connections() -> None:
-    """Ask every shared SSH connection of this lab to end (its master process exits)."""
+def end_shared_connections(names: list[str] | None = None) -> None:
+    """Ask the shared SSH connections of this lab to end (their master processes exit): those of the
+    guests `names`, or all. Sessions over other guests' connections (a client's long-running command
+    while a director is power-cycled) go on."""
+    addresses = None if names is None else {topology.guest_address(name) for name in names}
     for socket in sorted(control_dir().glob("*")) if control_dir().is_dir() else ():
+        if addresses is not None and socket.name.rsplit("-", 1)[0] not in addresses:
+            continue
         if socket.is_socket():
             host.run(["ssh", "-o", f"ControlPath={socket}", "-O", "exit", "lab"], check=False, quiet=True)
 

@@ -17,11 +17,10 @@ import re
 import shlex
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
+from labhelp import ROOT, lab, recap
 
-ROOT = Path(__file__).resolve().parents[3]
 MODE = os.environ.get("LVS_CLUSTER_MODE", "dr")
 # Per mode, as in inventories/lab/group_vars: VIPs, the real servers' addresses, forwarding and its
 # ipvsadm flag, the playbook that builds the cluster, and the unit its real-server role leaves.
@@ -60,17 +59,6 @@ for _round in range(count):
         finally:
             conn.close()
 """
-
-
-def lab(*args: str, stdin: str | None = None) -> str:
-    result = subprocess.run([str(ROOT / "tools/lab"), *args], input=stdin, capture_output=True, text=True,
-                            timeout=600, check=False)
-    assert result.returncode == 0, f"tools/lab {' '.join(args)}: {result.stdout}{result.stderr}"
-    return result.stdout
-
-
-def recap(output: str) -> dict:
-    return {host: int(changed) for host, changed in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
 
 
 def answers(address: str, count: int, ports: tuple[int, ...] = (80,)) -> list[str]:

@@ -155,3 +155,22 @@ def test_an_image_rebuild_finds_the_disks_guests_boot_from(tmp_path, monkeypatch
     assert [p.relative_to(tmp_path).as_posix() for p in image.stale_disks(tmp_path, "uml")] == [
         "instances/cluster/run/dir1.cow", "instances/test/run/dir1.cow"]
     assert [p.name for p in image.stale_disks(tmp_path, "qemu")] == ["dir1.qcow2", "dir1.qcow2"]
+
+
+def test_power_cycling_a_guest_ends_only_its_shared_ssh_connections(tmp_path, monkeypatch):
+    import socket
+
+    monkeypatch.setattr(guests, "control_dir", lambda: tmp_path)
+    listeners = []
+    for name in ("192.0.2.11-root", "192.0.2.100-root"):
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(str(tmp_path / name))
+        listeners.append(listener)
+    ended = []
+    monkeypatch.setattr(host, "run", lambda argv, **_kw: ended.append(argv[argv.index("-o") + 1]))
+    guests.end_shared_connections(["dir1"])
+    assert ended == [f"ControlPath={tmp_path / '192.0.2.11-root'}"]
+    guests.end_shared_connections()
+    assert len(ended) == 3
+    for listener in listeners:
+        listener.close()
