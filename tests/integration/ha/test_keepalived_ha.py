@@ -108,6 +108,14 @@ class Watch:
         raise AssertionError("the client's watch did not end")
 
 
+def report(case: str, summary: dict, tail: str = "") -> None:
+    """Print one case's figures now and keep them for the summary at the end."""
+    line = (f"{case}: longest ping gap {summary['max_gap']:.2f} s, failed requests {summary['failed']} "
+            f"of {summary['requests']}{tail}")
+    print("\n" + line)
+    RESULTS.append(line)
+
+
 def measure(case: str, away, back=None, to: str = "dir2", home: str = "dir1", streak: int = 10,
             timeout: float = 90, vip: str = VIP) -> dict:
     """Run `away` (a failure on dir1), wait until `to` answers `streak` requests in a row, run `back` (its
@@ -122,10 +130,7 @@ def measure(case: str, away, back=None, to: str = "dir2", home: str = "dir1", st
         back()
     watch.until(home, timeout=timeout)
     summary = watch.stop()
-    line = (f"{case}: longest ping gap {summary['max_gap']:.2f} s, failed requests {summary['failed']} "
-            f"of {summary['requests']} (VIP to {to} and back to {home})")
-    print("\n" + line)
-    RESULTS.append(line)
+    report(case, summary, f" (VIP to {to} and back to {home})")
     return summary
 
 
@@ -206,10 +211,7 @@ def test_reload_with_a_changed_priority_keeps_the_vip(pair, playbook):
                                        '"virtual_ipaddresses": [{"address": "192.0.2.80/24"}]}]}')
     watch.until("dir1", count=5)
     summary = watch.stop()
-    line = (f"reload with a changed priority on the master: longest ping gap {summary['max_gap']:.2f} s, "
-            f"failed requests {summary['failed']} of {summary['requests']}")
-    print("\n" + line)
-    RESULTS.append(line)
+    report("reload with a changed priority on the master", summary)
     assert recap(changed.stdout) == {"dir1": 1, "dir2": 0}
     assert summary["failed"] == 0
     assert holder() == {"dir1"}
@@ -261,10 +263,7 @@ def test_nopreempt_the_returning_node_does_not_take_the_vip_back(pair, playbook)
         time.sleep(0.5)
     watch.until(other, count=20)
     summary = watch.stop()
-    line = (f"nopreempt: {holding} stopped and started again, the VIP stayed on {other}: longest ping gap "
-            f"{summary['max_gap']:.2f} s, failed requests {summary['failed']} of {summary['requests']}")
-    print("\n" + line)
-    RESULTS.append(line)
+    report(f"nopreempt: {holding} stopped and started again, the VIP stayed on {other}", summary)
     assert holder() == {other}
 
 
@@ -297,10 +296,7 @@ def test_rolling_change_of_both_priorities_without_a_gap(pair, playbook):
         "unicast": True, "virtual_ipaddresses": [{"address": f"{VIP}/24"}]}]}))
     watch.until("dir1", count=5)
     summary = watch.stop()
-    line = (f"rolling change of both priorities (backup, then master): longest ping gap {summary['max_gap']:.2f} s, "
-            f"failed requests {summary['failed']} of {summary['requests']}")
-    print("\n" + line)
-    RESULTS.append(line)
+    report("rolling change of both priorities (backup, then master)", summary)
     plays = re.findall(r"^PLAY \[(.*)\]", rolled.stdout, re.M)
     assert plays[1:] == ["Backups first, one at a time", "Then the masters, one at a time"], plays
     assert recap(rolled.stdout) == {"dir1": 1, "dir2": 1}
