@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,3 +22,25 @@ def lab(*args: str, stdin: str | None = None, timeout: float = 600) -> str:
 def recap(output: str) -> dict:
     """{host: changed} from ansible-playbook's recap."""
     return {host: int(changed) for host, changed in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
+
+
+def converge(playbook, path: str, note: str = "") -> tuple:
+    """`path` run twice and then with --check --diff; prints the two runs' times. The three results."""
+    start = time.monotonic()
+    first = playbook(path)
+    middle = time.monotonic()
+    second = playbook(path)
+    took = (middle - start, time.monotonic() - middle)
+    print(f"\n{path}: first run {took[0]:.0f} s{note}, re-run {took[1]:.0f} s "
+          f"({100 * took[1] / took[0]:.0f} % of the first)")
+    return first, second, playbook(path, "--check", "--diff")
+
+
+def assert_converged(runs: tuple, hosts: tuple[str, ...], secret: str) -> None:
+    """The re-run and the check run changed nothing on `hosts`; `secret` appears in no output."""
+    _first, second, check = runs
+    quiet = dict.fromkeys(hosts, 0)
+    assert recap(second.stdout) == quiet, second.stdout[-2000:]
+    assert recap(check.stdout) == quiet, check.stdout[-2000:]
+    for run in runs:
+        assert secret not in run.stdout + run.stderr

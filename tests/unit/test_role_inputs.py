@@ -48,3 +48,15 @@ def test_lvs_director_preflight_names_a_bad_vip_before_install(tmp_path):
     failed = result.stdout.split("TASK [linux_cluster.lvs.lvs_director : Inputs are coherent]")[1]
     assert "lvs_director_fwmark_rules[0].vip='www': must be an IP address" in failed, result.stdout[-2000:]
     assert "TASK [linux_cluster.lvs.lvs_director : Install]" not in result.stdout
+
+
+@pytest.mark.parametrize("variables, names", [
+    ({"heartbeat_ha_media": "serial", "heartbeat_ha_authkeys": [{"index": 1, "key": "k"}]}, ["heartbeat_ha_media"]),
+    ({"heartbeat_ha_authkeys": [{"index": 1, "method": "crc", "key": "k"}]}, ["method"]),
+    ({"heartbeat_ha_vips": [{"interface": "eth0"}], "heartbeat_ha_authkeys": [{"index": 1, "key": "k"}]}, ["address"]),
+])
+def test_heartbeat_ha_refuses_bad_input_before_any_task(tmp_path, variables, names):
+    result = play(tmp_path, "heartbeat_ha", variables)
+    assert result.returncode != 0
+    assert all(name in result.stdout for name in names), result.stdout[-2000:]
+    assert "TASK [linux_cluster.lvs.heartbeat_ha : " not in result.stdout.split("Validating arguments")[1]

@@ -2,7 +2,7 @@
 
 scripts/run-tests (stage `ha`) runs this on a lab of dir1, dir2 and the client. dir1 (priority 150)
 holds the VIP 192.0.2.80, nginx on both directors answers with the host's name. For each failure the
-client pings the VIP every 50 ms and sends HTTP requests through it one after another; the test waits
+client pings the VIP every 50 ms and sends an HTTP request through it every 50 ms; the test waits
 (polling, bounded) until the other director answers, and for the way back, then reports the longest
 ping gap and the failed requests. The figures are printed, not asserted against a time: the asserts are
 that the VIP moved to the right node and came back (or, where it should not, stayed).
@@ -11,131 +11,26 @@ that the VIP moved to the right node and came back (or, where it should not, sta
 from __future__ import annotations
 
 import json
-import queue
 import re
-import subprocess
-import threading
 import time
 
 import pytest
-from labhelp import ROOT, lab, recap
+from labhelp import ROOT, assert_converged, converge, lab, recap
+from vipwatch import Watch, report
+from vipwatch import holder as holder_of
+from vipwatch import measure as measure_vip
+from vipwatch import summary as all_figures
 
 VIP = "192.0.2.80"
 PLAYBOOK = "playbooks/keepalived_ha.yml"
-RESULTS: list[str] = []
-
-# Runs on the client until a line arrives on stdin (or `limit` seconds): ping every 50 ms (timestamps
-# of the replies kept), HTTP requests one after another, 1 s at most each, each printed as it ends
-# ("TIME ANSWER", ANSWER a director's name or FAILED), then a summary line.
-WATCH = r"""
-import http.client, json, select, subprocess, sys, threading, time
-vip, limit = sys.argv[1], float(sys.argv[2])
-ping = subprocess.Popen(["ping", "-n", "-D", "-i", "0.05", "-W", "1", "-w", str(int(limit)), vip],
-                        stdout=subprocess.PIPE, text=True)
-replies = []
-def read_ping():
-    for line in ping.stdout:
-        if "bytes from" in line:
-            replies.append(float(line[1:line.index("]")]))
-threading.Thread(target=read_ping, daemon=True).start()
-failed, answers, end = 0, 0, time.monotonic() + limit
-while time.monotonic() < end and not select.select([sys.stdin], [], [], 0)[0]:
-    start = time.time()
-    conn = http.client.HTTPConnection(vip, 80, timeout=1)
-    try:
-        conn.request("GET", "/", headers={"Connection": "close"})
-        reply = conn.getresponse()
-        body = reply.read().decode().strip()
-        answer = body if reply.status == 200 and body else "FAILED"
-    except (OSError, http.client.HTTPException):
-        answer = "FAILED"
-        time.sleep(max(0.0, 0.05 - (time.time() - start)))
-    finally:
-        conn.close()
-    failed += answer == "FAILED"
-    answers += 1
-    print(f"{start:.3f} {answer}", flush=True)
-ping.terminate()
-time.sleep(0.2)
-gaps = [later - earlier for earlier, later in zip(replies, replies[1:])]
-print("SUMMARY " + json.dumps({"max_gap": round(max(gaps, default=0.0), 3), "ping_replies": len(replies),
-                               "requests": answers, "failed": failed}), flush=True)
-"""
 
 
-class Watch:
-    """The client's watch of the VIP, read line by line as it runs."""
-
-    def __init__(self, vip: str = VIP, limit: float = 240):
-        self.vip = vip
-        lab("ssh", "client", "cat > /root/vipwatch.py", stdin=WATCH)
-        self.proc = subprocess.Popen([str(ROOT / "tools/lab"), "ssh", "client", "python3", "/root/vipwatch.py",
-                                      vip, str(limit)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.lines: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        self.summary: dict | None = None
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.put(line.strip())
-
-    def until(self, host: str, count: int = 10, timeout: float = 90) -> float:
-        """Wait until `count` requests in a row are answered by `host`; the time of the first of them."""
-        deadline, streak, first = time.monotonic() + timeout, 0, 0.0
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if line.startswith("SUMMARY"):
-                break
-            stamp, answer = line.split(" ", 1)
-            streak = streak + 1 if answer == host else 0
-            first = float(stamp) if streak == 1 else first
-            if streak >= count:
-                return first
-        raise AssertionError(f"{self.vip} not answered by {host} {count} times in a row within {timeout} s")
-
-    def stop(self) -> dict:
-        self.proc.stdin.write("stop\n")
-        self.proc.stdin.flush()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = self.lines.get(timeout=30)
-            if line.startswith("SUMMARY "):
-                self.proc.wait(timeout=10)
-                return json.loads(line.split(" ", 1)[1])
-        raise AssertionError("the client's watch did not end")
-
-
-def report(case: str, summary: dict, tail: str = "") -> None:
-    """Print one case's figures now and keep them for the summary at the end."""
-    line = (f"{case}: longest ping gap {summary['max_gap']:.2f} s, failed requests {summary['failed']} "
-            f"of {summary['requests']}{tail}")
-    print("\n" + line)
-    RESULTS.append(line)
-
-
-def measure(case: str, away, back=None, to: str = "dir2", home: str = "dir1", streak: int = 10,
-            timeout: float = 90, vip: str = VIP) -> dict:
-    """Run `away` (a failure on dir1), wait until `to` answers `streak` requests in a row, run `back` (its
-    repair, if any), wait until `home` answers again. The client's watch runs throughout (its answers
-    are queued, so a move that comes and goes while `away` runs is still seen). Prints and returns the
-    longest ping gap and the failed requests."""
-    watch = Watch(vip)
-    watch.until(home)
-    away()
-    watch.until(to, count=streak, timeout=timeout)
-    if back is not None:
-        back()
-    watch.until(home, timeout=timeout)
-    summary = watch.stop()
-    report(case, summary, f" (VIP to {to} and back to {home})")
-    return summary
+def measure(case: str, away, back=None, **options) -> dict:
+    return measure_vip(case, away, back, **{"vip": VIP, **options})
 
 
 def holder(vip: str = VIP) -> set[str]:
-    return {name for name in ("dir1", "dir2") if f" {vip}/24 " in lab("ssh", name, "ip -o -4 addr")}
+    return holder_of(vip)
 
 
 def ssh(name: str, command: str) -> str:
@@ -144,23 +39,11 @@ def ssh(name: str, command: str) -> str:
 
 @pytest.fixture(scope="module")
 def pair(playbook):
-    start = time.monotonic()
-    first = playbook(PLAYBOOK)
-    middle = time.monotonic()
-    second = playbook(PLAYBOOK)
-    took = (middle - start, time.monotonic() - middle)
-    print(f"\n{PLAYBOOK}: first run {took[0]:.0f} s, re-run {took[1]:.0f} s "
-          f"({100 * took[1] / took[0]:.0f} % of the first)")
-    check = playbook(PLAYBOOK, "--check", "--diff")
-    return first, second, check
+    return converge(playbook, PLAYBOOK)
 
 
 def test_the_pair_converges_idempotent_and_check_mode_changes_nothing(pair):
-    _first, second, check = pair
-    assert recap(second.stdout) == {"dir1": 0, "dir2": 0}, second.stdout[-2000:]
-    assert recap(check.stdout) == {"dir1": 0, "dir2": 0}, check.stdout[-2000:]
-    for run in pair:
-        assert "lab-Pw!1" not in run.stdout + run.stderr
+    assert_converged(pair, ("dir1", "dir2"), "lab-Pw!1")
     assert holder() == {"dir1"}
 
 
@@ -204,7 +87,7 @@ def test_master_power_cycled(pair):
 
 
 def test_reload_with_a_changed_priority_keeps_the_vip(pair, playbook):
-    watch = Watch()
+    watch = Watch(VIP)
     watch.until("dir1")
     changed = playbook(PLAYBOOK, "-e", '{"keepalived_ha_instances": [{"name": "VI_web", "virtual_router_id": 80, '
                                        '"priorities": {"dir1": 140, "dir2": 100}, "auth_pass": "lab-Pw!1", '
@@ -250,7 +133,7 @@ def test_nopreempt_the_returning_node_does_not_take_the_vip_back(pair, playbook)
     topology(playbook, "nopreempt")
     assert holder("192.0.2.81") == set(), "the dual master's second instance was not removed"
     assert "nopreempt" in ssh("dir1", "cat /etc/keepalived/conf.d/VI_web.conf")
-    watch = Watch()
+    watch = Watch(VIP)
     holding = "dir1" if holder() == {"dir1"} else "dir2"
     other = "dir2" if holding == "dir1" else "dir1"
     watch.until(holding)
@@ -289,7 +172,7 @@ def test_unicast_with_multicast_dropped(pair, playbook):
 def test_rolling_change_of_both_priorities_without_a_gap(pair, playbook):
     """playbooks/keepalived_rolling.yml: the backup first (waits for BACKUP), then the master (waits for
     MASTER); the VIP answers throughout."""
-    watch = Watch()
+    watch = Watch(VIP)
     watch.until("dir1")
     rolled = playbook("playbooks/keepalived_rolling.yml", "-e", json.dumps({"keepalived_ha_instances": [{
         "name": "VI_web", "virtual_router_id": 80, "priorities": {"dir1": 160, "dir2": 110}, "auth_pass": "lab-Pw!1",
@@ -306,4 +189,4 @@ def test_rolling_change_of_both_priorities_without_a_gap(pair, playbook):
 
 
 def test_summary():
-    print("\n" + "\n".join(RESULTS))
+    print("\n" + all_figures())

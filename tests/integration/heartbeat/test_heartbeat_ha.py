@@ -1,0 +1,167 @@
+"""heartbeat v3 between the lab's two directors (playbooks/heartbeat_ha.yml), proven with traffic.
+
+scripts/run-tests (stage `heartbeat`) runs this on a lab of dir1, dir2 and the client. heartbeat carries
+the VIP 192.0.2.85 and nginx (which answers with the host's name), dir1 preferred, deadtime 4 s. For each
+failure the client pings the VIP every 50 ms and sends HTTP requests through it; the test waits (polling,
+bounded) until the other director answers, and for the way back, and reports the longest ping gap, the
+failed requests and how long after the failure began the other node answered. The figures are printed,
+not asserted against a time; the asserts are where the VIP, nginx and heartbeat's own view of the
+resources are.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from labhelp import assert_converged, converge, lab, recap
+from vipwatch import Watch, holder, measure, report
+from vipwatch import summary as all_figures
+
+VIP = "192.0.2.85"
+PLAYBOOK = "playbooks/heartbeat_ha.yml"
+SECRET = "lab-hb-Key1"
+DEADTIME = 4
+
+
+def ssh(name: str, command: str) -> str:
+    return lab("ssh", name, command)
+
+
+def where() -> dict:
+    """Per director: VIP held, nginx active, heartbeat's own view of its resources (cl_status rscstatus)."""
+    state = {}
+    for name in ("dir1", "dir2"):
+        out = ssh(name, f"ip -o -4 addr | grep -c ' {VIP}/' ; systemctl is-active nginx ; "
+                        "cl_status rscstatus 2>/dev/null || echo down").split()
+        state[name] = {"vip": out[0] != "0", "nginx": out[1] == "active", "resources": out[2]}
+    return state
+
+
+def settled(holding: str, timeout: float = 60) -> dict:
+    """Wait until `holding` has the VIP and nginx and heartbeat agrees; the other node neither."""
+    other = "dir2" if holding == "dir1" else "dir1"
+    deadline = time.monotonic() + timeout
+    while True:
+        state = where()
+        if (state[holding]["vip"] and state[holding]["nginx"] and state[holding]["resources"] in ("all", "local")
+                and not state[other]["vip"] and not state[other]["nginx"]
+                and state[other]["resources"] in ("none", "local", "down")):
+            return state
+        assert time.monotonic() < deadline, f"resources not settled on {holding}: {state}"
+        time.sleep(1)
+
+
+def files() -> str:
+    return ssh("dir1", "sha256sum /etc/ha.d/ha.cf /etc/ha.d/authkeys /etc/ha.d/haresources")
+
+
+@pytest.fixture(scope="module")
+def pair(playbook):
+    return converge(playbook, PLAYBOOK, " (heartbeat installed)")
+
+
+def test_the_pair_converges_idempotent_and_check_mode_changes_nothing(pair):
+    assert_converged(pair, ("dir1", "dir2"), SECRET)
+    for name in ("dir1", "dir2"):
+        assert ssh(name, "stat -c '%a %U' /etc/ha.d/authkeys").split() == ["600", "root"]
+        assert ssh(name, "systemctl is-enabled nginx || true").strip() == "disabled"
+        # Installed without recommends: no pacemaker, no corosync.
+        installed = ssh(name, "dpkg-query -W -f '${db:Status-Abbrev}' pacemaker corosync 2>/dev/null || true")
+        assert "ii" not in installed
+    state = settled("dir1")
+    assert state["dir1"]["resources"] in ("all", "local")
+
+
+def test_bad_timers_are_refused_before_anything_changes(pair, playbook):
+    before = files()
+    failed = playbook(PLAYBOOK, "-e", '{"heartbeat_ha_initdead": 5}', ok=False)
+    assert failed.returncode != 0
+    assert "heartbeat_ha_initdead: 5" in failed.stdout, failed.stdout[-3000:]
+    assert files() == before
+
+
+def test_heartbeat_stopped_on_the_primary(pair):
+    state = {}
+
+    def stop():
+        ssh("dir1", "systemctl stop heartbeat")
+        state.update(settled("dir2"))
+
+    measure("heartbeat stopped on the primary, then started (auto_failback on)", stop,
+            lambda: ssh("dir1", "systemctl start heartbeat"), vip=VIP, timeout=120)
+    # The secondary carried both resources and knew it; the stopped primary had released both.
+    assert state["dir2"] == {"vip": True, "nginx": True, "resources": "all"}, state
+    assert state["dir1"] == {"vip": False, "nginx": False, "resources": "down"}, state
+    settled("dir1")
+
+
+def test_heartbeat_killed_on_the_primary(pair):
+    stale = {}
+
+    def restart():
+        stale["dir1"] = where()["dir1"]
+        ssh("dir1", "systemctl start heartbeat")
+
+    figures = measure("heartbeat killed (SIGKILL) on the primary, then started", lambda: ssh(
+        "dir1", "systemctl kill --signal=KILL heartbeat"), restart, vip=VIP, timeout=120)
+    print(f"takeover {figures['moved_after']:.1f} s after the kill, deadtime {DEADTIME} s; the killed primary "
+          f"still had: {stale['dir1']}")
+    assert figures["moved_after"] >= DEADTIME - 0.5
+    settled("dir1")
+
+
+def test_ha_cf_change_is_reloaded_without_moving_the_resources(pair, playbook):
+    """auto_failback off through `heartbeat -r`: the VIP stays, no request fails; then the returning
+    primary leaves the resources on the secondary."""
+    pids = {name: ssh(name, "systemctl show -P MainPID heartbeat") for name in ("dir1", "dir2")}
+    watch = Watch(VIP)
+    watch.until("dir1")
+    changed = playbook(PLAYBOOK, "-e", '{"heartbeat_ha_auto_failback": false}')
+    watch.until("dir1", count=20)
+    figures = watch.stop()
+    report("ha.cf changed (auto_failback off) and reloaded with heartbeat -r", figures)
+    assert "RUNNING HANDLER [linux_cluster.lvs.heartbeat_ha : Reload heartbeat]" in changed.stdout
+    assert pids == {name: ssh(name, "systemctl show -P MainPID heartbeat") for name in ("dir1", "dir2")}
+    assert figures["failed"] == 0
+    assert "auto_failback off" in ssh("dir2", "cat /etc/ha.d/ha.cf")
+
+    watch = Watch(VIP)
+    watch.until("dir1")
+    ssh("dir1", "systemctl stop heartbeat")
+    watch.until("dir2")
+    ssh("dir1", "systemctl start heartbeat")
+    deadline = time.monotonic() + 90
+    while ssh("dir1", "cl_status hbstatus >/dev/null 2>&1 && cl_status nodestatus dir2 || true").strip() != "active":
+        assert time.monotonic() < deadline, "dir1's heartbeat did not see dir2 again"
+        time.sleep(1)
+    watch.until("dir2", count=30)
+    figures = watch.stop()
+    report("auto_failback off: primary stopped and started again, resources stayed on the secondary", figures)
+    state = settled("dir2")
+    assert state["dir1"]["resources"] in ("none", "local")
+
+
+def test_haresources_change_restarts_one_node_at_a_time(pair, playbook):
+    """A second VIP: haresources is read at start only, so each node restarts in turn. Measured from the
+    client on the first VIP, which is on dir2 since the previous case (auto_failback off)."""
+    second = "192.0.2.86"
+    watch = Watch(VIP)
+    watch.until("dir2")
+    vips = [{"address": f"{VIP}/24"}, {"address": f"{second}/24"}]
+    changed = playbook(PLAYBOOK, "-e", json.dumps({"heartbeat_ha_vips": vips}))
+    deadline = time.monotonic() + 120
+    while not holder(second):
+        assert time.monotonic() < deadline, "the second VIP was not taken by any node"
+        time.sleep(1)
+    owner = holder(VIP)
+    assert len(owner) == 1 and holder(second) == owner
+    watch.until(owner.pop(), count=10, timeout=120)
+    figures = watch.stop()
+    report("haresources changed (a second VIP): heartbeat restarted one node at a time", figures)
+    assert all(count > 0 for count in recap(changed.stdout).values())
+
+
+def test_summary():
+    print("\n" + all_figures())

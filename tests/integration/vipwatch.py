@@ -1,0 +1,137 @@
+"""The client's watch of a VIP during a failover, shared by the HA stages' tests: ping every 50 ms and
+HTTP requests one after another from the lab's client, the longest reply gap and the failed requests."""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import threading
+import time
+
+from labhelp import ROOT, lab
+
+RESULTS: list[str] = []
+
+# Runs on the client until a line arrives on stdin (or `limit` seconds): ping every 50 ms (timestamps
+# of the replies kept), HTTP requests one after another, one every 50 ms at most (a client that does not starve the
+# two-core host the guests share), 1 s at most each, each printed as it ends
+# ("TIME ANSWER", ANSWER a director's name or FAILED), then a summary line.
+WATCH = r"""
+import http.client, json, select, subprocess, sys, threading, time
+vip, limit = sys.argv[1], float(sys.argv[2])
+ping = subprocess.Popen(["ping", "-n", "-D", "-i", "0.05", "-W", "1", "-w", str(int(limit)), vip],
+                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+replies = []
+def read_ping():
+    for line in ping.stdout:
+        if "bytes from" in line:
+            replies.append(float(line[1:line.index("]")]))
+threading.Thread(target=read_ping, daemon=True).start()
+failed, answers, end = 0, 0, time.monotonic() + limit
+while time.monotonic() < end and not select.select([sys.stdin], [], [], 0)[0]:
+    start = time.time()
+    conn = http.client.HTTPConnection(vip, 80, timeout=1)
+    try:
+        conn.request("GET", "/", headers={"Connection": "close"})
+        reply = conn.getresponse()
+        body = reply.read().decode().strip()
+        answer = body if reply.status == 200 and body else "FAILED"
+    except (OSError, http.client.HTTPException):
+        answer = "FAILED"
+    finally:
+        conn.close()
+    failed += answer == "FAILED"
+    answers += 1
+    print(f"{start:.3f} {answer}", flush=True)
+    time.sleep(max(0.0, 0.05 - (time.time() - start)))
+ping.terminate()
+time.sleep(0.2)
+gaps = [later - earlier for earlier, later in zip(replies, replies[1:])]
+print("SUMMARY " + json.dumps({"max_gap": round(max(gaps, default=0.0), 3), "ping_replies": len(replies),
+                               "requests": answers, "failed": failed}), flush=True)
+"""
+
+
+class Watch:
+    """The client's watch of the VIP, read line by line as it runs."""
+
+    def __init__(self, vip: str, limit: float = 240):
+        self.vip = vip
+        lab("ssh", "client", "cat > /root/vipwatch.py", stdin=WATCH)
+        self.proc = subprocess.Popen([str(ROOT / "tools/lab"), "ssh", "client", "python3", "/root/vipwatch.py",
+                                      vip, str(limit)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.summary: dict | None = None
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
+
+    def until(self, host: str, count: int = 10, timeout: float = 90) -> float:
+        """Wait until `count` requests in a row are answered by `host`; the time of the first of them."""
+        deadline, streak, first = time.monotonic() + timeout, 0, 0.0
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line.startswith("SUMMARY"):
+                break
+            stamp, answer = line.split(" ", 1)
+            streak = streak + 1 if answer == host else 0
+            first = float(stamp) if streak == 1 else first
+            if streak >= count:
+                return first
+        raise AssertionError(f"{self.vip} not answered by {host} {count} times in a row within {timeout} s")
+
+    def stop(self) -> dict:
+        self.proc.stdin.write("stop\n")
+        self.proc.stdin.flush()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.lines.get(timeout=30)
+            if line.startswith("SUMMARY "):
+                self.proc.wait(timeout=10)
+                return json.loads(line.split(" ", 1)[1])
+        raise AssertionError("the client's watch did not end")
+
+
+def report(case: str, summary: dict, tail: str = "") -> None:
+    """Print one case's figures now and keep them for the summary at the end."""
+    line = (f"{case}: longest ping gap {summary['max_gap']:.2f} s, failed requests {summary['failed']} "
+            f"of {summary['requests']}{tail}")
+    print("\n" + line)
+    RESULTS.append(line)
+
+
+def measure(case: str, away, back=None, *, vip: str, to: str = "dir2", home: str = "dir1", streak: int = 10,
+            timeout: float = 90) -> dict:
+    """Run `away` (a failure on dir1), wait until `to` answers `streak` requests in a row, run `back` (its
+    repair, if any), wait until `home` answers again. The client's watch runs throughout (its answers
+    are queued, so a move that comes and goes while `away` runs is still seen). Prints and returns the
+    longest ping gap, the failed requests, and `moved_after`: seconds from the start of `away` to the
+    first request `to` answered (the client's and the lab host's clocks are the same clock)."""
+    watch = Watch(vip)
+    watch.until(home)
+    started = time.time()
+    away()
+    moved = watch.until(to, count=streak, timeout=timeout)
+    if back is not None:
+        back()
+    watch.until(home, timeout=timeout)
+    summary = watch.stop()
+    summary["moved_after"] = round(moved - started, 2)
+    report(case, summary, f" (VIP to {to} {summary['moved_after']:.1f} s after the failure began, and back to {home})")
+    return summary
+
+
+def holder(vip: str, nodes: tuple[str, ...] = ("dir1", "dir2")) -> set[str]:
+    """The nodes that have the VIP on an interface."""
+    return {name for name in nodes if f" {vip}/" in lab("ssh", name, "ip -o -4 addr")}
+
+
+def summary() -> str:
+    """Every case's figures, one line each."""
+    return "\n".join(RESULTS)
