@@ -14,9 +14,10 @@ from labhelp import ROOT, lab
 RESULTS: list[str] = []
 
 # Runs on the client until a line arrives on stdin (or `limit` seconds): ping every 50 ms (timestamps
-# of the replies kept), HTTP requests one after another, one every 50 ms at most (a client that does not starve the
-# two-core host the guests share), 1 s at most each, each printed as it ends
-# ("TIME ANSWER", ANSWER a director's name or FAILED), then a summary line.
+# of the replies kept), HTTP requests one after another, one every 50 ms at most (a client that does
+# not starve the two-core host the guests share), 2 s at most each (a guest busy with Ansible may take
+# over 1 s to answer), each printed as it ends ("TIME ANSWER", ANSWER a director's name or FAILED),
+# then a summary line with the failures by kind (timeout, refused, ...).
 WATCH = r"""
 import http.client, json, select, subprocess, sys, threading, time
 vip, limit = sys.argv[1], float(sys.argv[2])
@@ -28,19 +29,23 @@ def read_ping():
         if "bytes from" in line:
             replies.append(float(line[1:line.index("]")]))
 threading.Thread(target=read_ping, daemon=True).start()
-failed, answers, end = 0, 0, time.monotonic() + limit
+failed, answers, end, kinds = 0, 0, time.monotonic() + limit, {}
 while time.monotonic() < end and not select.select([sys.stdin], [], [], 0)[0]:
     start = time.time()
-    conn = http.client.HTTPConnection(vip, 80, timeout=1)
+    conn = http.client.HTTPConnection(vip, 80, timeout=2)
+    kind = ""
     try:
         conn.request("GET", "/", headers={"Connection": "close"})
         reply = conn.getresponse()
         body = reply.read().decode().strip()
         answer = body if reply.status == 200 and body else "FAILED"
-    except (OSError, http.client.HTTPException):
-        answer = "FAILED"
+        kind = "" if answer != "FAILED" else f"HTTP {reply.status}"
+    except (OSError, http.client.HTTPException) as error:
+        answer, kind = "FAILED", type(error).__name__
     finally:
         conn.close()
+    if kind:
+        kinds[kind] = kinds.get(kind, 0) + 1
     failed += answer == "FAILED"
     answers += 1
     print(f"{start:.3f} {answer}", flush=True)
@@ -49,7 +54,7 @@ ping.terminate()
 time.sleep(0.2)
 gaps = [later - earlier for earlier, later in zip(replies, replies[1:])]
 print("SUMMARY " + json.dumps({"max_gap": round(max(gaps, default=0.0), 3), "ping_replies": len(replies),
-                               "requests": answers, "failed": failed}), flush=True)
+                               "requests": answers, "failed": failed, "failures": kinds}), flush=True)
 """
 
 
@@ -100,8 +105,9 @@ class Watch:
 
 def report(case: str, summary: dict, tail: str = "") -> None:
     """Print one case's figures now and keep them for the summary at the end."""
+    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(summary.get("failures", {}).items()))
     line = (f"{case}: longest ping gap {summary['max_gap']:.2f} s, failed requests {summary['failed']} "
-            f"of {summary['requests']}{tail}")
+            f"of {summary['requests']}{f' ({kinds})' if kinds else ''}{tail}")
     print("\n" + line)
     RESULTS.append(line)
 
@@ -111,19 +117,24 @@ def measure(case: str, away, back=None, *, vip: str, to: str = "dir2", home: str
     """Run `away` (a failure on dir1), wait until `to` answers `streak` requests in a row, run `back` (its
     repair, if any), wait until `home` answers again. The client's watch runs throughout (its answers
     are queued, so a move that comes and goes while `away` runs is still seen). Prints and returns the
-    longest ping gap, the failed requests, and `moved_after`: seconds from the start of `away` to the
-    first request `to` answered (the client's and the lab host's clocks are the same clock)."""
+    longest ping gap, the failed requests, `moved_after`: seconds from the start of `away` to the first
+    request `to` answered, and `back_after`: from the start of `back` to the first `home` answered again
+    (the client's and the lab host's clocks are the same clock)."""
     watch = Watch(vip)
     watch.until(home)
     started = time.time()
     away()
     moved = watch.until(to, count=streak, timeout=timeout)
+    repaired = time.time()
     if back is not None:
         back()
-    watch.until(home, timeout=timeout)
+    returned = watch.until(home, timeout=timeout)
     summary = watch.stop()
     summary["moved_after"] = round(moved - started, 2)
-    report(case, summary, f" (VIP to {to} {summary['moved_after']:.1f} s after the failure began, and back to {home})")
+    summary["back_after"] = round(returned - repaired, 2) if back is not None else None
+    way_back = f"{summary['back_after']:.1f} s after the repair began" if back is not None else "by itself"
+    report(case, summary, f" (VIP to {to} {summary['moved_after']:.1f} s after the failure began, back to {home} "
+                          f"{way_back})")
     return summary
 
 

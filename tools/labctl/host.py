@@ -107,9 +107,13 @@ def running_guests(instance: Path) -> dict[str, int]:
     return result
 
 
-def require_stopped_guests(state: Path, why: str) -> None:
+def require_stopped_guests(state: Path, why: str, disk_suffix: str = "") -> None:
+    """Stop with a message while guests run; with `disk_suffix` (".cow", ".qcow2") only guests whose
+    disks have it, the guests over one backend's image."""
     for instance in (state / "instances").glob("*") if (state / "instances").exists() else ():
         alive = running_guests(instance)
+        if disk_suffix:
+            alive = [name for name in alive if (instance / "run" / f"{name}{disk_suffix}").exists()]
         if alive:
             raise SystemExit(f"lab: guests {', '.join(alive)} of lab '{instance.name}' are running; "
                              f"run 'tools/lab down' before you {why}")

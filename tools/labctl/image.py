@@ -195,7 +195,8 @@ def build(state: Path, pubkey: str, force: bool = False, backend: str = "uml") -
     digest = image_inputs(pubkey, backend)
     if not force and image.exists() and stamp.exists() and stamp.read_text().strip() == digest:
         return image
-    host.require_stopped_guests(state, "rebuild the image")
+    # Guests of the other backend run over the other image: they may go on running.
+    host.require_stopped_guests(state, "rebuild the image", ".qcow2" if backend == "qemu" else ".cow")
     image_dir.mkdir(parents=True, exist_ok=True)
     # Copy-on-write disks of stopped guests describe the old image: they go with it.
     for disk in stale_disks(state, backend):

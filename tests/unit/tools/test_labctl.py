@@ -174,3 +174,16 @@ def test_power_cycling_a_guest_ends_only_its_shared_ssh_connections(tmp_path, mo
     assert len(ended) == 3
     for listener in listeners:
         listener.close()
+
+
+def test_an_image_rebuild_waits_only_for_guests_over_that_image(monkeypatch, tmp_path):
+    """A QEMU image may be built while UML guests of another lab run (the suite's stages overlap)."""
+    run = tmp_path / "instances/ha/run"
+    run.mkdir(parents=True)
+    (run / "dir1.cow").touch()
+    monkeypatch.setattr(host, "running_guests", lambda _instance: {"dir1": 1})
+    host.require_stopped_guests(tmp_path, "rebuild the image", ".qcow2")
+    with pytest.raises(SystemExit, match="guests dir1 of lab 'ha' are running"):
+        host.require_stopped_guests(tmp_path, "rebuild the image", ".cow")
+    with pytest.raises(SystemExit):
+        host.require_stopped_guests(tmp_path, "rebuild the image")
