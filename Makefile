@@ -14,6 +14,7 @@ unit lint sanity integration cluster ha heartbeat molecule qemu:  ## one stage o
 venv:  ## the virtual environment with the suite's tools (.venv)
 	scripts/venv .venv requirements-dev.txt
 	scripts/collections-link
+	scripts/docker-collections
 
 # LVS mode of the lab cluster (dr, nat or tun) and its HTTP VIP (inventories/lab/group_vars/all.yml).
 MODE ?= dr

@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from labctl import guests, host, image, repo, topology
+from labctl import docker, guests, host, image, repo, topology
 
 INVENTORY_KEY_EXPR = "{{ lookup('ansible.builtin.env', 'LVS_LAB_DIR', default='/var/tmp/lvs-lab') }}/id_ed25519"
 
@@ -142,6 +142,20 @@ def cmd_exec(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_docker(args: argparse.Namespace) -> int:
+    """The lab's own Docker daemon (Molecule's Docker driver): up, down, or exec -- CMD with DOCKER_HOST set."""
+    if args.action == "up":
+        docker.up()
+    elif args.action == "down":
+        docker.down()
+        print(f"lab: dockerd stopped, namespace {docker.NAMESPACE} removed", flush=True)
+    else:
+        if not args.command:
+            raise SystemExit("lab: docker exec needs a command after --")
+        os.execvpe(args.command[0], args.command, docker.client_env())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tools/lab", description=__doc__)
     p.add_argument("--lab", help="lab instance name (env LVS_LAB, default 'lab'); each has its own namespace")
@@ -177,6 +191,10 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("exec", help="run a command inside the lab namespace: exec -- CMD...")
     s.add_argument("command", nargs=argparse.REMAINDER)
     s.set_defaults(func=cmd_exec)
+    s = sub.add_parser("docker", help="the lab's own dockerd for Molecule's Docker driver: up, down, exec -- CMD")
+    s.add_argument("action", choices=["up", "down", "exec"])
+    s.add_argument("command", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_docker)
     return p
 
 

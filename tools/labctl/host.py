@@ -52,17 +52,30 @@ def uml_kernel_version() -> str:
     return versions[-1]
 
 
-def ensure_packages(packages: tuple[str, ...]) -> None:
-    """Install the host packages the lab needs when any is missing."""
+POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
+
+
+def ensure_packages(packages: tuple[str, ...], start_nothing: bool = False) -> list[str]:
+    """Install the host packages the lab needs when any is missing; return those installed. With
+    `start_nothing`, the installation starts none of their services (policy-rc.d)."""
     missing = [p for p in packages
                if run(["dpkg-query", "-W", "-f=${Status}", p], check=False,
                       capture_output=True, text=True).stdout.strip() != "install ok installed"]
     if not missing:
-        return
+        return []
     print(f"lab: installing host packages: {' '.join(missing)}", flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     run(["apt-get", "update", "-q"], env=env, quiet=True)
-    run(["apt-get", "install", "-y", "-q", *missing], env=env, quiet=True)
+    policy = start_nothing and not POLICY_RC_D.exists()
+    if policy:
+        POLICY_RC_D.write_text("#!/bin/sh\n# tools/lab: no service starts while it installs packages.\nexit 101\n")
+        POLICY_RC_D.chmod(0o755)
+    try:
+        run(["apt-get", "install", "-y", "-q", *missing], env=env, quiet=True)
+    finally:
+        if policy:
+            POLICY_RC_D.unlink()
+    return missing
 
 
 def ssh_key() -> tuple[Path, str]:

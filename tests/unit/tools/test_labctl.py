@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from labctl import guests, host, image, repo, topology  # noqa: E402
+from labctl import docker, guests, host, image, repo, topology  # noqa: E402
 
 DOC_RANGES = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
 
@@ -187,3 +187,32 @@ def test_an_image_rebuild_waits_only_for_guests_over_that_image(monkeypatch, tmp
         host.require_stopped_guests(tmp_path, "rebuild the image", ".cow")
     with pytest.raises(SystemExit):
         host.require_stopped_guests(tmp_path, "rebuild the image")
+
+
+def test_packages_installed_for_docker_start_no_service(monkeypatch, tmp_path):
+    policy = tmp_path / "policy-rc.d"
+    monkeypatch.setattr(host, "POLICY_RC_D", policy)
+    calls = []
+
+    def fake_run(argv, check=True, quiet=False, **kwargs):
+        calls.append((argv, policy.exists() and policy.read_text()))
+        return subprocess.CompletedProcess(argv, 0, stdout="" if argv[0] == "dpkg-query" else None)
+
+    monkeypatch.setattr(host, "run", fake_run)
+    assert host.ensure_packages(("docker.io",), start_nothing=True) == ["docker.io"]
+    install = next(seen for argv, seen in calls if argv[:2] == ["apt-get", "install"])
+    assert install and "exit 101" in install
+    assert not policy.exists()  # removed again
+    calls.clear()
+    host.ensure_packages(("docker.io",))
+    assert next(seen for argv, seen in calls if argv[:2] == ["apt-get", "install"]) is False
+
+
+def test_the_docker_daemon_is_recognised_by_its_pid_file_and_arguments(monkeypatch, tmp_path):
+    monkeypatch.setenv("LVS_LAB_DIR", str(tmp_path))
+    assert docker._pid() is None
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "dockerd.pid").write_text(f"{os.getpid()}\n")
+    assert docker._pid() is None  # alive, but not a dockerd (a recycled PID)
+    monkeypatch.setattr(host, "cmdline", lambda pid: [b"/usr/sbin/dockerd", b"--data-root"])
+    assert docker._pid() == os.getpid()
