@@ -1,7 +1,8 @@
 # Copyright (c) linux_cluster.lvs contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters that turn a director's firewall-mark and masquerade declarations into iptables rules
-(the rule lists linux_cluster.lvs.boot_unit holds), checking each field on the way."""
+"""Filters that turn a director's firewall-mark and masquerade declarations, and the interfaces that
+carry VRRP adverts, into iptables rules (the rule lists linux_cluster.lvs.boot_unit holds), checking
+each field on the way."""
 
 from __future__ import annotations
 
@@ -61,6 +62,23 @@ def masquerade_rules(networks: list, name: str = "masquerade") -> list[dict]:
     return result
 
 
+VRRP_PROTOCOL = "112"
+
+
+def vrrp_accept_rules(interfaces: list, name: str = "interfaces") -> list[dict]:
+    """[INTERFACE, ...] -> filter INPUT rules, inserted first, that accept VRRP adverts on each interface."""
+    result = []
+    for index, interface in enumerate(interfaces or []):
+        text = str(interface or "")
+        if not text or len(text) > 15 or any(char in text for char in " /\t\n"):
+            raise _fail(f"{name}[{index}]", interface, "must be an interface name")
+        result.append({"table": "filter", "chain": "INPUT", "insert": True, "rule": [
+            "-i", text, "-p", VRRP_PROTOCOL, "-m", "comment", "--comment", f"linux_cluster.lvs VRRP on {text}",
+            "-j", "ACCEPT"]})
+    return result
+
+
 class FilterModule:
     def filters(self):
-        return {"fwmark_rules": fwmark_rules, "masquerade_rules": masquerade_rules}
+        return {"fwmark_rules": fwmark_rules, "masquerade_rules": masquerade_rules,
+                "vrrp_accept_rules": vrrp_accept_rules}

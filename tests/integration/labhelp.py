@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+
+from labctl import topology  # noqa: E402
 
 
 def lab(*args: str, stdin: str | None = None, timeout: float = 600) -> str:
@@ -17,6 +21,16 @@ def lab(*args: str, stdin: str | None = None, timeout: float = 600) -> str:
                             timeout=timeout, check=False)
     assert result.returncode == 0, f"tools/lab {' '.join(args)}: {result.stdout}{result.stderr}"
     return result.stdout
+
+
+def set_link(name: str, net: str, up: bool) -> None:
+    """Cut (or restore) a guest's link to network `net` at the switch: its tap leaves (or joins again)
+    the network's bridge. The guest's interface stays up and learns nothing, as with a cable pulled
+    at the far end. (Setting the tap down instead can leave a UML guest's NIC dead once it is up again.)
+    The tests run inside the lab's namespace."""
+    tap = next(nic["tap"] for nic in topology.guest_interfaces(name) if nic["net"] == net)
+    master = ["master", topology.bridge_name(net)] if up else ["nomaster"]
+    subprocess.run(["ip", "link", "set", "dev", tap, *master], check=True)
 
 
 def recap(output: str) -> dict:

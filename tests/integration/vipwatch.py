@@ -74,8 +74,10 @@ class Watch:
         for line in self.proc.stdout:
             self.lines.put(line.strip())
 
-    def until(self, host: str, count: int = 10, timeout: float = 90) -> float:
-        """Wait until `count` requests in a row are answered by `host`; the time of the first of them."""
+    def until(self, host: str | set[str], count: int = 10, timeout: float = 90) -> float:
+        """Wait until `count` requests in a row are answered by `host` (or by any of a set of hosts,
+        the real servers behind a director); the time of the first of them."""
+        hosts = {host} if isinstance(host, str) else host
         deadline, streak, first = time.monotonic() + timeout, 0, 0.0
         while time.monotonic() < deadline:
             try:
@@ -85,7 +87,7 @@ class Watch:
             if line.startswith("SUMMARY"):
                 break
             stamp, answer = line.split(" ", 1)
-            streak = streak + 1 if answer == host else 0
+            streak = streak + 1 if answer in hosts else 0
             first = float(stamp) if streak == 1 else first
             if streak >= count:
                 return first
@@ -121,6 +123,7 @@ def measure(case: str, away, back=None, *, vip: str, to: str = "dir2", home: str
     request `to` answered, and `back_after`: from the start of `back` to the first `home` answered again
     (the client's and the lab host's clocks are the same clock)."""
     watch = Watch(vip)
+    settled = time.time()
     watch.until(home)
     started = time.time()
     away()
@@ -134,7 +137,8 @@ def measure(case: str, away, back=None, *, vip: str, to: str = "dir2", home: str
     summary["back_after"] = round(returned - repaired, 2) if back is not None else None
     way_back = f"{summary['back_after']:.1f} s after the repair began" if back is not None else "by itself"
     report(case, summary, f" (VIP to {to} {summary['moved_after']:.1f} s after the failure began, back to {home} "
-                          f"{way_back})")
+                          f"{way_back}; the case took {time.time() - settled:.0f} s, {started - settled:.0f} s of "
+                          f"them waiting for {home} before the failure)")
     return summary
 
 

@@ -20,6 +20,8 @@ import time
 
 import pytest
 from labhelp import ROOT, lab, recap
+from vipwatch import Watch, report
+from vipwatch import holder as holder_of
 
 MODE = os.environ.get("LVS_CLUSTER_MODE", "dr")
 # Per mode, as in inventories/lab/group_vars: VIPs, the real servers' addresses, forwarding and its
@@ -87,11 +89,11 @@ def wait_until_served(address: str, timeout: float = 90) -> float:
 STATS_PERIOD = 2.5
 
 
-def director_stats(service: str, timeout: float = 20) -> dict:
+def director_stats(service: str, timeout: float = 20, director: str = "dir1") -> dict:
     """The director's counters of `service` once they have settled: two reads an estimator period
     apart agree (counters read right after a burst of requests lag behind it)."""
     def read() -> dict:
-        out = lab("ssh", "dir1", f"ipvsadm -Ln --stats --exact -t {service}")
+        out = lab("ssh", director, f"ipvsadm -Ln --stats --exact -t {service}")
         line = next(row for row in out.splitlines() if row.startswith("TCP"))
         conns, inpkts, outpkts = (int(value) for value in line.split()[2:5])
         return {"conns": conns, "inpkts": inpkts, "outpkts": outpkts}
@@ -263,6 +265,55 @@ def test_reboot_keeps_the_cluster_without_ansible(cluster):
     print(f"\nafter power-cycling dir1 and rs1 (served by both after {waited:.1f} s): {dict(counts)}")
     assert counts["FAILED"] == 0, [index for index, answer in enumerate(got) if answer == "FAILED"]
     assert set(counts) == {"rs1", "rs2"}
+
+
+def wait_for_holder(vip: str, expected: set[str], timeout: float = 60) -> float:
+    """Poll until exactly `expected` directors hold `vip`; the seconds it took."""
+    start = time.monotonic()
+    while (held := holder_of(vip)) != expected:
+        assert time.monotonic() - start < timeout, f"{vip} held by {held}, not {expected}, after {timeout} s"
+        time.sleep(0.5)
+    return time.monotonic() - start
+
+
+@pytest.mark.skipif(MODE != "dr", reason="the director pair is the same in DR and TUN; NAT is refused")
+def test_director_pair_moves_the_vips_while_both_keep_the_table(cluster, playbook):
+    """site.yml with lvs_directors_ha=true: keepalived on both directors carries the VIPs (dir1's own VIP
+    unit goes), both keep the IPVS table; keepalived stopped on dir1 moves the VIPs and the traffic to dir2."""
+    # The real servers do not change: the directors' plays alone.
+    pair = playbook(CLUSTER["playbook"], "-e", "lvs_directors_ha=true", "--limit", "directors")
+    again = playbook(CLUSTER["playbook"], "-e", "lvs_directors_ha=true", "--limit", "directors")
+    try:
+        assert recap(again.stdout) and all(changed == 0 for changed in recap(again.stdout).values()), \
+            recap(again.stdout)
+        assert "lab-Lvs1" not in pair.stdout + again.stdout
+        assert "lvs-director-vip.service" not in lab("ssh", "dir1", "ls /etc/systemd/system")
+        for vip in (VIP, CLUSTER["vip_fwmark"]):
+            wait_for_holder(vip, {"dir1"})
+        counts = requests(VIP, 40)
+        assert counts["FAILED"] == 0 and set(counts) == {"rs1", "rs2"}, counts
+        before = director_stats(f"{VIP}:80", director="dir2")
+        watch = Watch(VIP)
+        watch.until(set(REALSERVERS))
+        lab("ssh", "dir1", "systemctl stop keepalived")
+        moved = wait_for_holder(VIP, {"dir2"})
+        watch.until(set(REALSERVERS), count=20)
+        served_by_dir2 = director_stats(f"{VIP}:80", director="dir2")["conns"] - before["conns"]
+        lab("ssh", "dir1", "systemctl start keepalived")
+        back = wait_for_holder(VIP, {"dir1"})
+        watch.until(set(REALSERVERS), count=20)
+        summary = watch.stop()
+        report("LVS-DR director pair: keepalived stopped on dir1, then started", summary,
+               f" (VIPs on dir2 after {moved:.1f} s, {served_by_dir2} connections through dir2, "
+               f"back on dir1 {back:.1f} s after the start)")
+        assert served_by_dir2 >= 20
+        assert holder_of(CLUSTER["vip_fwmark"]) == {"dir1"}
+        counts = requests(CLUSTER["vip_fwmark"], 10, (80, 8080))
+        assert counts["FAILED"] == 0 and len(counts) == 1, counts
+    finally:
+        # Back to one director for the modes that follow: keepalived's instance and service go.
+        for director in ("dir1", "dir2"):
+            lab("ssh", director, "systemctl disable --now keepalived; rm -f /etc/keepalived/conf.d/VI_lvs.conf")
 
 
 @pytest.mark.skipif(MODE != "nat", reason="LVS-NAT only")

@@ -15,7 +15,7 @@ import re
 import time
 
 import pytest
-from labhelp import ROOT, assert_converged, converge, lab, recap
+from labhelp import ROOT, assert_converged, converge, lab, recap, set_link
 from vipwatch import Watch, report
 from vipwatch import holder as holder_of
 from vipwatch import measure as measure_vip
@@ -86,6 +86,14 @@ def test_master_power_cycled(pair):
     assert holder() == {"dir1"}
 
 
+def test_master_link_cut(pair):
+    # dir1 hears no advert and stays MASTER behind its cut link; once it is back, dir2 hears the higher
+    # priority and gives the VIP up, and dir1's gratuitous ARPs turn the client back to it.
+    measure("the master's link cut, then restored", lambda: set_link("dir1", "front", up=False),
+            lambda: set_link("dir1", "front", up=True))
+    assert holder() == {"dir1"}
+
+
 def test_reload_with_a_changed_priority_keeps_the_vip(pair, playbook):
     watch = Watch(VIP)
     watch.until("dir1")
@@ -104,9 +112,50 @@ def test_notify_recorded_every_transition(pair):
     journal = {name: ssh(name, "journalctl -q -o cat -t keepalived-notify") for name in ("dir1", "dir2")}
     masters = {name: journal[name].count("state=MASTER") for name in journal}
     print(f"\nnotify: MASTER transitions recorded {masters}")
-    # dir2 took the VIP once per failure case above (stop, kill, maintenance, nginx, power).
-    assert masters["dir2"] >= 5, journal["dir2"]
+    # dir2 took the VIP once per failure case above (stop, kill, maintenance, nginx, power, link).
+    assert masters["dir2"] >= 6, journal["dir2"]
     assert "state=BACKUP" in journal["dir2"]
+
+
+# An operator's host firewall on a director: what it knows (loopback, replies, SSH, HTTP, ping) in,
+# everything else dropped, VRRP adverts included.
+OPERATOR_FIREWALL = ("-i lo", "-m conntrack --ctstate ESTABLISHED,RELATED", "-p tcp -m multiport --dports 22,80",
+                     "-p icmp")
+
+
+def operator_firewall(name: str, on: bool) -> None:
+    rules = "; ".join(f"iptables-legacy {'-A' if on else '-D'} INPUT {rule} -j ACCEPT" for rule in OPERATOR_FIREWALL)
+    ssh(name, f"{rules}; iptables-legacy -P INPUT {'DROP' if on else 'ACCEPT'}")
+
+
+def wait_for_holders(expected: set[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while (held := holder()) != expected:
+        assert time.monotonic() < deadline, f"{VIP} held by {held}, not {expected}, after {timeout} s"
+        time.sleep(0.5)
+
+
+def test_vrrp_through_a_host_firewall(pair, playbook):
+    """With the directors' firewalls dropping VRRP, each thinks itself master (the VIP on both); the role's
+    keepalived_ha_firewall_iptables lets the adverts in and dir1 alone holds the VIP again."""
+    try:
+        for name in ("dir1", "dir2"):
+            operator_firewall(name, on=True)
+        wait_for_holders({"dir1", "dir2"})
+        changed = playbook(PLAYBOOK, "-e", "keepalived_ha_firewall_iptables=/usr/sbin/iptables-legacy")
+        assert all(recap(changed.stdout)[name] > 0 for name in ("dir1", "dir2")), recap(changed.stdout)
+        wait_for_holders({"dir1"})
+        for name in ("dir1", "dir2"):
+            first = ssh(name, "iptables-legacy -S INPUT").splitlines()[1]
+            assert ("-p 112" in first or "-p vrrp" in first) and "VRRP on vec0" in first, first
+            assert first.endswith("-j ACCEPT"), first
+        measure("behind a host firewall that drops what it does not know: keepalived stopped on the master, "
+                "then started", lambda: ssh("dir1", "systemctl stop keepalived"),
+                lambda: ssh("dir1", "systemctl start keepalived"))
+        assert holder() == {"dir1"}
+    finally:
+        for name in ("dir1", "dir2"):
+            operator_firewall(name, on=False)
 
 
 def topology(playbook, name: str) -> None:
@@ -116,6 +165,9 @@ def topology(playbook, name: str) -> None:
 
 def test_dual_master_each_vip_on_its_own_director(pair, playbook):
     topology(playbook, "dual_master")
+    # keepalived_ha_firewall_iptables is empty again: its unit and rule are gone.
+    assert "VRRP on" not in ssh("dir1", "iptables-legacy -S INPUT")
+    assert ssh("dir1", "systemctl is-enabled keepalived-vrrp-accept 2>&1 || true").strip() != "enabled"
     second = "192.0.2.81"
     deadline = time.monotonic() + 30
     while (holder(), holder(second)) != ({"dir1"}, {"dir2"}) and time.monotonic() < deadline:
@@ -203,6 +255,10 @@ def test_tuned_timers_and_preempt_delay(pair, playbook):
     print(f"given up after {figures['moved_after']:.2f} s (advert_int 1: see the SIGKILL case above); taken back "
           f"{figures['back_after']:.2f} s after the start (preempt_delay 5 s)")
     assert figures["back_after"] >= 4.5
+    assert holder() == {"dir1"}
+    # dir1 stays MASTER behind the cut (it hears nobody), so preempt_delay does not hold it back.
+    measure("tuned timers: the master's link cut, then restored", lambda: set_link("dir1", "front", up=False),
+            lambda: set_link("dir1", "front", up=True))
     assert holder() == {"dir1"}
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.linux_cluster.lvs.plugins.filter.lvs_iptables import fwmark_rules, masquerade_rules
+from ansible_collections.linux_cluster.lvs.plugins.filter.lvs_iptables import (
+    fwmark_rules,
+    masquerade_rules,
+    vrrp_accept_rules,
+)
 
 
 def test_fwmark_rule():
@@ -37,3 +41,17 @@ def test_bad_fwmark_rule_names_field_and_value(rules, message):
 def test_bad_network():
     with pytest.raises(AnsibleFilterError, match=r"^masquerade\[1\]='10.0.0.0/33'"):
         masquerade_rules(["10.0.0.0/8", "10.0.0.0/33"])
+
+
+def test_vrrp_accept_rule_is_inserted_first_per_interface():
+    assert vrrp_accept_rules(["vec0", "eth1"]) == [
+        {"table": "filter", "chain": "INPUT", "insert": True,
+         "rule": ["-i", name, "-p", "112", "-m", "comment", "--comment", f"linux_cluster.lvs VRRP on {name}",
+                  "-j", "ACCEPT"]}
+        for name in ("vec0", "eth1")]
+
+
+@pytest.mark.parametrize("interface", ["", None, "eth 0", "a-very-long-interface-name"])
+def test_bad_interface(interface):
+    with pytest.raises(AnsibleFilterError, match=r"^keepalived_ha_instances\[\]\.interface\[1\]="):
+        vrrp_accept_rules(["eth0", interface], "keepalived_ha_instances[].interface")
