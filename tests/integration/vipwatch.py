@@ -16,7 +16,8 @@ RESULTS: list[str] = []
 # Runs on the client until a line arrives on stdin (or `limit` seconds): ping every 50 ms (timestamps
 # of the replies kept), HTTP requests one after another, one every 50 ms at most (a client that does
 # not starve the two-core host the guests share), 2 s at most each (a guest busy with Ansible may take
-# over 1 s to answer), each printed as it ends ("TIME ANSWER", ANSWER a director's name or FAILED),
+# over 1 s to answer), each printed as it ends ("TIME ANSWER": when the answer came, ANSWER a
+# director's name or FAILED; a request sent during a failover may be answered seconds later),
 # then a summary line with the failures by kind (timeout, refused, ...).
 WATCH = r"""
 import http.client, json, select, subprocess, sys, threading, time
@@ -48,7 +49,7 @@ while time.monotonic() < end and not select.select([sys.stdin], [], [], 0)[0]:
         kinds[kind] = kinds.get(kind, 0) + 1
     failed += answer == "FAILED"
     answers += 1
-    print(f"{start:.3f} {answer}", flush=True)
+    print(f"{time.time():.3f} {answer}", flush=True)
     time.sleep(max(0.0, 0.05 - (time.time() - start)))
 ping.terminate()
 time.sleep(0.2)
@@ -76,7 +77,7 @@ class Watch:
 
     def until(self, host: str | set[str], count: int = 10, timeout: float = 90) -> float:
         """Wait until `count` requests in a row are answered by `host` (or by any of a set of hosts,
-        the real servers behind a director); the time of the first of them."""
+        the real servers behind a director); the time the first of them was answered."""
         hosts = {host} if isinstance(host, str) else host
         deadline, streak, first = time.monotonic() + timeout, 0, 0.0
         while time.monotonic() < deadline:

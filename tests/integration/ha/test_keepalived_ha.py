@@ -256,6 +256,12 @@ def test_tuned_timers_and_preempt_delay(pair, playbook):
           f"{figures['back_after']:.2f} s after the start (preempt_delay 5 s)")
     assert figures["back_after"] >= 4.5
     assert holder() == {"dir1"}
+    measure("tuned timers: keepalived stopped on the master, then started",
+            lambda: ssh("dir1", "systemctl stop keepalived"), lambda: ssh("dir1", "systemctl start keepalived"))
+    assert holder() == {"dir1"}
+    measure("tuned timers: the master power-cycled (it takes the VIP back once booted and its preempt_delay over)",
+            lambda: lab("restart", "dir1"), timeout=180)
+    assert holder() == {"dir1"}
     # dir1 stays MASTER behind the cut (it hears nobody), so preempt_delay does not hold it back.
     measure("tuned timers: the master's link cut, then restored", lambda: set_link("dir1", "front", up=False),
             lambda: set_link("dir1", "front", up=True))
