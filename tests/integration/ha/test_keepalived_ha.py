@@ -47,6 +47,23 @@ def test_the_pair_converges_idempotent_and_check_mode_changes_nothing(pair):
     assert holder() == {"dir1"}
 
 
+def test_multicast_off_on_an_advert_interface_is_refused_before_that_node_changes(pair, playbook):
+    files = "md5sum /etc/keepalived/keepalived.conf /etc/keepalived/conf.d/*.conf"
+    before = ssh("dir2", files)
+    ssh("dir2", "ip link set dev vec0 multicast off")
+    try:
+        # A change for dir2 (a slower check), which must not reach it.
+        refused = playbook(PLAYBOOK, "--limit", "dir2", "-e", '{"keepalived_ha_check_fall": 3}', ok=False)
+    finally:
+        ssh("dir2", "ip link set dev vec0 multicast on")
+    assert refused.returncode != 0
+    assert "interface vec0 of dir2 has multicast off" in refused.stdout, refused.stdout[-2000:]
+    assert re.search(r"^dir2\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=1", refused.stdout, re.M), \
+        refused.stdout[-1000:]
+    assert ssh("dir2", files) == before
+    wait_for_holders({"dir1"})
+
+
 def test_keepalived_stopped_on_the_master(pair):
     measure("keepalived stopped on the master, then started (preempt)",
             lambda: ssh("dir1", "systemctl stop keepalived"), lambda: ssh("dir1", "systemctl start keepalived"))
