@@ -148,6 +148,15 @@ def holder(vip: str, nodes: tuple[str, ...] = ("dir1", "dir2")) -> set[str]:
     return {name for name in nodes if f" {vip}/" in lab("ssh", name, "ip -o -4 addr")}
 
 
+def wait_for_holders(vip: str, expected: set[str], timeout: float = 60) -> float:
+    """Poll until exactly `expected` nodes hold `vip`; the seconds it took. Fails after `timeout`."""
+    start = time.monotonic()
+    while (held := holder(vip)) != expected:
+        assert time.monotonic() - start < timeout, f"{vip} held by {held}, not {expected}, after {timeout} s"
+        time.sleep(0.5)
+    return time.monotonic() - start
+
+
 def summary() -> str:
     """Every case's figures, one line each."""
     return "\n".join(RESULTS)

@@ -57,7 +57,8 @@ def _pid() -> int | None:
         pid = int((directory() / "dockerd.pid").read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if any(arg.endswith(b"dockerd") for arg in host.cmdline(pid)[:1]) else None
+    argv = host.cmdline(pid)
+    return pid if argv and argv[0].endswith(b"dockerd") else None
 
 
 def _answers() -> bool:
@@ -101,8 +102,7 @@ def build_image() -> None:
     started = time.monotonic()
     tarball = directory() / "rootfs.tar"
     host.run(["mmdebstrap", "--variant=apt", "--quiet", "--include=" + ",".join(PACKAGES),
-              "--dpkgopt=path-exclude=/usr/share/man/*", "--dpkgopt=path-exclude=/usr/share/doc/*",
-              "--dpkgopt=path-exclude=/usr/share/locale/*",
+              *image.DPKG_EXCLUDES,
               *(f"--customize-hook={hook}" for hook in CUSTOMIZE), image.SUITE, str(tarball)])
     _docker(["import", "--change", 'CMD ["/lib/systemd/systemd"]', "--change", "ENV container=docker",
              "--change", f"LABEL {LABEL}={digest}", str(tarball), IMAGE], quiet=True)

@@ -113,6 +113,10 @@ MASKED_GENERATORS = (
 )
 
 
+# What no lab image carries (guests and containers alike).
+DPKG_EXCLUDES = tuple(f"--dpkgopt=path-exclude=/usr/share/{part}/*" for part in ("man", "doc", "locale"))
+
+
 def packages(backend: str) -> tuple[str, ...]:
     return PACKAGES + (QEMU_PACKAGES if backend == "qemu" else ())
 
@@ -216,9 +220,7 @@ def build(state: Path, pubkey: str, force: bool = False, backend: str = "uml") -
     host.run([
         "mmdebstrap", "--variant=apt", "--quiet", *hooks,
         "--include=" + ",".join(packages(backend)),
-        "--dpkgopt=path-exclude=/usr/share/man/*",
-        "--dpkgopt=path-exclude=/usr/share/doc/*",
-        "--dpkgopt=path-exclude=/usr/share/locale/*",
+        *DPKG_EXCLUDES,
         SUITE, str(root),
     ])
     _customize(root, pubkey, backend)

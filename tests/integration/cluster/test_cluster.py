@@ -22,6 +22,7 @@ import pytest
 from labhelp import ROOT, lab, recap
 from vipwatch import Watch, report
 from vipwatch import holder as holder_of
+from vipwatch import wait_for_holders as wait_for_holder
 
 MODE = os.environ.get("LVS_CLUSTER_MODE", "dr")
 # Per mode, as in inventories/lab/group_vars: VIPs, the real servers' addresses, forwarding and its
@@ -265,15 +266,6 @@ def test_reboot_keeps_the_cluster_without_ansible(cluster):
     print(f"\nafter power-cycling dir1 and rs1 (served by both after {waited:.1f} s): {dict(counts)}")
     assert counts["FAILED"] == 0, [index for index, answer in enumerate(got) if answer == "FAILED"]
     assert set(counts) == {"rs1", "rs2"}
-
-
-def wait_for_holder(vip: str, expected: set[str], timeout: float = 60) -> float:
-    """Poll until exactly `expected` directors hold `vip`; the seconds it took."""
-    start = time.monotonic()
-    while (held := holder_of(vip)) != expected:
-        assert time.monotonic() - start < timeout, f"{vip} held by {held}, not {expected}, after {timeout} s"
-        time.sleep(0.5)
-    return time.monotonic() - start
 
 
 @pytest.mark.skipif(MODE != "dr", reason="the director pair is the same in DR and TUN; NAT is refused")

@@ -20,6 +20,7 @@ from vipwatch import Watch, report
 from vipwatch import holder as holder_of
 from vipwatch import measure as measure_vip
 from vipwatch import summary as all_figures
+from vipwatch import wait_for_holders as wait_for_vip_holders
 
 VIP = "192.0.2.80"
 PLAYBOOK = "playbooks/keepalived_ha.yml"
@@ -145,11 +146,8 @@ def operator_firewall(name: str, on: bool) -> None:
     ssh(name, f"{rules}; iptables-legacy -P INPUT {'DROP' if on else 'ACCEPT'}")
 
 
-def wait_for_holders(expected: set[str], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while (held := holder()) != expected:
-        assert time.monotonic() < deadline, f"{VIP} held by {held}, not {expected}, after {timeout} s"
-        time.sleep(0.5)
+def wait_for_holders(expected: set[str], timeout: float = 30) -> float:
+    return wait_for_vip_holders(VIP, expected, timeout)
 
 
 def test_vrrp_through_a_host_firewall(pair, playbook):
