@@ -3,6 +3,7 @@ HTTP requests one after another from the lab's client, the longest reply gap and
 
 from __future__ import annotations
 
+import collections
 import json
 import queue
 import subprocess
@@ -68,6 +69,7 @@ class Watch:
         self.proc = subprocess.Popen([str(ROOT / "tools/lab"), "ssh", "client", "python3", "/root/vipwatch.py",
                                       vip, str(limit)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.lines: queue.Queue = queue.Queue()
+        self.seen: collections.deque = collections.deque(maxlen=12)
         threading.Thread(target=self._read, daemon=True).start()
         self.summary: dict | None = None
 
@@ -80,6 +82,7 @@ class Watch:
         the real servers behind a director); the time the first of them was answered."""
         hosts = {host} if isinstance(host, str) else host
         deadline, streak, first = time.monotonic() + timeout, 0, 0.0
+        tally: collections.Counter = collections.Counter()
         while time.monotonic() < deadline:
             try:
                 line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
@@ -87,12 +90,15 @@ class Watch:
                 break
             if line.startswith("SUMMARY"):
                 break
+            self.seen.append(line)
             stamp, answer = line.split(" ", 1)
+            tally[answer] += 1
             streak = streak + 1 if answer in hosts else 0
             first = float(stamp) if streak == 1 else first
             if streak >= count:
                 return first
-        raise AssertionError(f"{self.vip} not answered by {host} {count} times in a row within {timeout} s")
+        raise AssertionError(f"{self.vip} not answered by {host} {count} times in a row within {timeout} s; "
+                             f"answers meanwhile: {dict(tally)}; the last ones: {list(self.seen)}")
 
     def stop(self) -> dict:
         self.proc.stdin.write("stop\n")
@@ -125,14 +131,20 @@ def measure(case: str, away, back=None, *, vip: str, to: str = "dir2", home: str
     (the client's and the lab host's clocks are the same clock)."""
     watch = Watch(vip)
     settled = time.time()
+    # The failure starts from a settled pair: `home` alone holds the VIP and answers for it.
+    wait_for_holders(vip, {home})
     watch.until(home)
     started = time.time()
     away()
-    moved = watch.until(to, count=streak, timeout=timeout)
-    repaired = time.time()
-    if back is not None:
-        back()
-    returned = watch.until(home, timeout=timeout)
+    try:
+        moved = watch.until(to, count=streak, timeout=timeout)
+        repaired = time.time()
+        if back is not None:
+            back()
+        returned = watch.until(home, timeout=timeout)
+    except AssertionError as error:
+        watch.proc.kill()  # its end of stdin closes: the client's watch ends too
+        raise AssertionError(f"{error}\n{where(vip, (home, to))}") from None
     summary = watch.stop()
     summary["moved_after"] = round(moved - started, 2)
     summary["back_after"] = round(returned - repaired, 2) if back is not None else None
@@ -143,18 +155,38 @@ def measure(case: str, away, back=None, *, vip: str, to: str = "dir2", home: str
     return summary
 
 
+def where(vip: str, nodes: tuple[str, ...]) -> str:
+    """What a failed wait needs to be understood: the switch ports, the client's neighbour entry for the
+    VIP, each node's addresses and last keepalived messages (a node that does not answer says so)."""
+    def ask(name: str, command: str) -> str:
+        try:
+            return lab("ssh", name, command, timeout=20).strip()
+        except (AssertionError, subprocess.TimeoutExpired) as error:
+            return f"no answer ({type(error).__name__})"
+    ports = subprocess.run(["bridge", "link"], capture_output=True, text=True, check=False).stdout.strip()
+    lines = [f"switch ports:\n{ports}", f"client: {ask('client', f'ip neigh show {vip}')}"]
+    lines += [f"{name}: {ask(name, 'ip -br addr; journalctl -u keepalived -n 8 --no-pager -o short-precise')}"
+              for name in nodes]
+    return "\n".join(lines)
+
+
 def holder(vip: str, nodes: tuple[str, ...] = ("dir1", "dir2")) -> set[str]:
     """The nodes that have the VIP on an interface."""
     return {name for name in nodes if f" {vip}/" in lab("ssh", name, "ip -o -4 addr")}
 
 
-def wait_for_holders(vip: str, expected: set[str], timeout: float = 60) -> float:
-    """Poll until exactly `expected` nodes hold `vip`; the seconds it took. Fails after `timeout`."""
-    start = time.monotonic()
-    while (held := holder(vip)) != expected:
-        assert time.monotonic() - start < timeout, f"{vip} held by {held}, not {expected}, after {timeout} s"
-        time.sleep(0.5)
-    return time.monotonic() - start
+def wait_for_holders(vip: str, expected: set[str], timeout: float = 60, steady: int = 1) -> float:
+    """Poll until exactly `expected` nodes hold `vip`, `steady` polls in a row (0.5 s apart: a pair that
+    has just settled may still flap); the seconds until the first of them. Fails after `timeout`."""
+    start, streak, first = time.monotonic(), 0, 0.0
+    while streak < steady:
+        held = holder(vip)
+        streak = streak + 1 if held == expected else 0
+        first = time.monotonic() if streak == 1 else first
+        if streak < steady:
+            assert time.monotonic() - start < timeout, f"{vip} held by {held}, not {expected}, after {timeout} s"
+            time.sleep(0.5)
+    return first - start
 
 
 def summary() -> str:
