@@ -49,7 +49,11 @@ def ensure_network() -> None:
             for family in (4, 6):
                 ns_run(["ip", "addr", "add", topology.net_address(net, topology.CONTROLLER_HOST, family),
                         "dev", bridge])
-        ns_run(["ip", "link", "set", bridge, "up"])
+        # A bridge left to itself takes the lowest address of its ports, and a tap made again (a guest
+        # power-cycled) gets a new random one: taking that tap off the bridge (a link cut) then changed
+        # the controller's address under the guests, whose SSH sessions hung until their ARP entries
+        # aged. Set once, the bridge keeps its address whatever ports come and go.
+        ns_run(["ip", "link", "set", bridge, "address", topology.mac_address(net, topology.CONTROLLER_HOST), "up"])
 
 
 def _ensure_tap(tap: str, bridge: str) -> None:

@@ -216,3 +216,19 @@ def test_the_docker_daemon_is_recognised_by_its_pid_file_and_arguments(monkeypat
     assert docker._pid() is None  # alive, but not a dockerd (a recycled PID)
     monkeypatch.setattr(host, "cmdline", lambda pid: [b"/usr/sbin/dockerd", b"--data-root"])
     assert docker._pid() == os.getpid()
+
+
+def test_the_bridges_keep_one_address_whatever_ports_come_and_go(monkeypatch):
+    """A bridge whose address is not set takes its lowest port's: a guest's tap made again and then
+    taken off the bridge would change the controller's address under the other guests."""
+    calls = []
+    monkeypatch.setattr(guests, "namespace_exists", lambda: True)
+    monkeypatch.setattr(guests, "ns_run",
+                        lambda argv, **_kw: calls.append(argv) or subprocess.CompletedProcess(argv, 0))
+    guests.ensure_network()
+    for net in topology.NETWORKS:
+        bridge = topology.bridge_name(net)
+        assert ["ip", "link", "set", bridge, "address", topology.mac_address(net, topology.CONTROLLER_HOST), "up"] \
+            in calls, net
+    guest_macs = {nic["mac"] for name in topology.GUESTS for nic in topology.guest_interfaces(name)}
+    assert not guest_macs & {topology.mac_address(net, topology.CONTROLLER_HOST) for net in topology.NETWORKS}
