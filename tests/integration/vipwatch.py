@@ -157,7 +157,8 @@ def measure(case: str, away, back=None, *, vip: str, to: str = "dir2", home: str
 
 def where(vip: str, nodes: tuple[str, ...]) -> str:
     """What a failed wait needs to be understood: the switch ports, the client's neighbour entry for the
-    VIP, each node's addresses and last keepalived messages (a node that does not answer says so)."""
+    VIP, each node's addresses and last keepalived or heartbeat messages (a node that does not answer
+    says so)."""
     def ask(name: str, command: str) -> str:
         try:
             return lab("ssh", name, command, timeout=20).strip()
@@ -165,8 +166,8 @@ def where(vip: str, nodes: tuple[str, ...]) -> str:
             return f"no answer ({type(error).__name__})"
     ports = subprocess.run(["bridge", "link"], capture_output=True, text=True, check=False).stdout.strip()
     lines = [f"switch ports:\n{ports}", f"client: {ask('client', f'ip neigh show {vip}')}"]
-    lines += [f"{name}: {ask(name, 'ip -br addr; journalctl -u keepalived -n 8 --no-pager -o short-precise')}"
-              for name in nodes]
+    state = "ip -br addr; journalctl -u keepalived -u heartbeat -n 8 --no-pager -o short-precise"
+    lines += [f"{name}: {ask(name, state)}" for name in nodes]
     return "\n".join(lines)
 
 
@@ -175,18 +176,13 @@ def holder(vip: str, nodes: tuple[str, ...] = ("dir1", "dir2")) -> set[str]:
     return {name for name in nodes if f" {vip}/" in lab("ssh", name, "ip -o -4 addr")}
 
 
-def wait_for_holders(vip: str, expected: set[str], timeout: float = 60, steady: int = 1) -> float:
-    """Poll until exactly `expected` nodes hold `vip`, `steady` polls in a row (0.5 s apart: a pair that
-    has just settled may still flap); the seconds until the first of them. Fails after `timeout`."""
-    start, streak, first = time.monotonic(), 0, 0.0
-    while streak < steady:
-        held = holder(vip)
-        streak = streak + 1 if held == expected else 0
-        first = time.monotonic() if streak == 1 else first
-        if streak < steady:
-            assert time.monotonic() - start < timeout, f"{vip} held by {held}, not {expected}, after {timeout} s"
-            time.sleep(0.5)
-    return first - start
+def wait_for_holders(vip: str, expected: set[str], timeout: float = 60) -> float:
+    """Poll until exactly `expected` nodes hold `vip`; the seconds it took. Fails after `timeout`."""
+    start = time.monotonic()
+    while (held := holder(vip)) != expected:
+        assert time.monotonic() - start < timeout, f"{vip} held by {held}, not {expected}, after {timeout} s"
+        time.sleep(0.5)
+    return time.monotonic() - start
 
 
 def summary() -> str:
