@@ -248,9 +248,12 @@ def test_nat_director_masquerades_the_realservers_own_traffic(cluster):
     rule = "POSTROUTING -s 198.51.100.0/24 ! -d 198.51.100.0/24"
     assert rule in lab("ssh", "dir1", "iptables-legacy -t nat -S POSTROUTING")
     # The client has no route to the real servers' network: only a masqueraded ping gets an answer.
-    out = lab("ssh", "rs1", "ping -c 3 -W 2 203.0.113.100 | tail -2")
+    # Three answers wanted within 20 s (-c with -w: ping sends until it has them or the time is up), so
+    # a guest stalled by a loaded machine delays the proof but does not fail it; no masquerade, no answer.
+    out = lab("ssh", "rs1", "ping -c 3 -w 20 203.0.113.100 | tail -2")
     print(f"\nrs1 -> client through the director's masquerade: {out.strip()}")
-    assert " 0% packet loss" in out
+    assert re.search(r"\b3 received", out), (
+        out, lab("ssh", "rs1", "ip route"), lab("ssh", "dir1", "iptables-legacy -t nat -nvL POSTROUTING"))
 
 
 def test_reboot_keeps_the_cluster_without_ansible(cluster):
