@@ -33,6 +33,12 @@ def set_link(name: str, net: str, up: bool) -> None:
     subprocess.run(["ip", "link", "set", "dev", tap, *master], check=True)
 
 
+def role_alone(role: str) -> tuple[str, ...]:
+    """ansible-playbook options for a change to a pair `role` has built: the role's own tasks without its
+    install phase, as an operator changes a running pair (no package checks, no other roles or pre-tasks)."""
+    return ("--tags", role, "--skip-tags", "install")
+
+
 def recap(output: str) -> dict:
     """{host: changed} from ansible-playbook's recap."""
     return {host: int(changed) for host, changed in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}

@@ -15,7 +15,7 @@ import re
 import time
 
 import pytest
-from labhelp import ROOT, assert_converged, converge, lab, recap, set_link
+from labhelp import ROOT, assert_converged, converge, lab, recap, role_alone, set_link
 from vipwatch import Watch, report
 from vipwatch import holder as holder_of
 from vipwatch import measure as measure_vip
@@ -24,9 +24,8 @@ from vipwatch import wait_for_holders as wait_for_vip_holders
 
 VIP = "192.0.2.80"
 PLAYBOOK = "playbooks/keepalived_ha.yml"
-# Once the pair is built, each change is the role's configuration alone, as an operator changes a running
-# pair: no install phase (its package checks), no demo_web (documented in the role's README).
-CHANGE = ("--tags", "keepalived_ha", "--skip-tags", "install")
+# Once the pair is built, each change runs the role alone (its README: changing a running pair).
+CHANGE = role_alone("keepalived_ha")
 
 
 def measure(case: str, away, back=None, **options) -> dict:
@@ -249,11 +248,13 @@ def test_unicast_with_multicast_dropped(pair, playbook):
 
 def test_rolling_change_of_both_priorities_without_a_gap(pair, playbook):
     """playbooks/keepalived_rolling.yml: the backup first (waits for BACKUP), then the master (waits for
-    MASTER); the VIP answers throughout."""
+    MASTER); the VIP answers throughout. The pair runs the unicast topology of the case before and the
+    change keeps it: a switch between multicast and unicast cannot be rolled (the role's README)."""
     watch = Watch(VIP)
     watch.until("dir1")
     instances = [{"name": "VI_web", "virtual_router_id": 80, "priorities": {"dir1": 160, "dir2": 110},
                   "auth_pass": "lab-Pw!1", "unicast": True, "virtual_ipaddresses": [{"address": f"{VIP}/24"}]}]
+    # Not --tags: the playbook's own sorting tasks carry none. Its role runs skip the install phase.
     rolled = playbook("playbooks/keepalived_rolling.yml", "--skip-tags", "install", "-e",
                       json.dumps({"keepalived_ha_instances": instances}))
     watch.until("dir1", count=5)

@@ -15,7 +15,7 @@ import json
 import time
 
 import pytest
-from labhelp import assert_converged, converge, lab, recap
+from labhelp import assert_converged, converge, lab, recap, role_alone
 from vipwatch import Watch, holder, measure, report
 from vipwatch import summary as all_figures
 
@@ -23,6 +23,8 @@ VIP = "192.0.2.85"
 PLAYBOOK = "playbooks/heartbeat_ha.yml"
 SECRET = "lab-hb-Key1"
 DEADTIME = 4
+# Once the pair is built, each change runs the role alone (its README: changing a running pair).
+CHANGE = role_alone("heartbeat_ha")
 
 
 def ssh(name: str, command: str) -> str:
@@ -76,7 +78,7 @@ def test_the_pair_converges_idempotent_and_check_mode_changes_nothing(pair):
 
 def test_bad_timers_are_refused_before_anything_changes(pair, playbook):
     before = files()
-    failed = playbook(PLAYBOOK, "-e", '{"heartbeat_ha_initdead": 5}', ok=False)
+    failed = playbook(PLAYBOOK, *CHANGE, "-e", '{"heartbeat_ha_initdead": 5}', ok=False)
     assert failed.returncode != 0
     assert "heartbeat_ha_initdead: 5" in failed.stdout, failed.stdout[-3000:]
     assert files() == before
@@ -118,7 +120,7 @@ def test_ha_cf_change_is_reloaded_without_moving_the_resources(pair, playbook):
     pids = {name: ssh(name, "systemctl show -P MainPID heartbeat") for name in ("dir1", "dir2")}
     watch = Watch(VIP)
     watch.until("dir1")
-    changed = playbook(PLAYBOOK, "-e", '{"heartbeat_ha_auto_failback": false}')
+    changed = playbook(PLAYBOOK, *CHANGE, "-e", '{"heartbeat_ha_auto_failback": false}')
     watch.until("dir1", count=20)
     figures = watch.stop()
     report("ha.cf changed (auto_failback off) and reloaded with heartbeat -r", figures)
@@ -150,7 +152,7 @@ def test_haresources_change_restarts_one_node_at_a_time(pair, playbook):
     watch = Watch(VIP)
     watch.until("dir2")
     vips = [{"address": f"{VIP}/24"}, {"address": f"{second}/24"}]
-    changed = playbook(PLAYBOOK, "-e", json.dumps({"heartbeat_ha_vips": vips}))
+    changed = playbook(PLAYBOOK, *CHANGE, "-e", json.dumps({"heartbeat_ha_vips": vips}))
     deadline = time.monotonic() + 120
     while not holder(second):
         assert time.monotonic() < deadline, "the second VIP was not taken by any node"
