@@ -6,9 +6,18 @@ role's probe script reports about a node, heartbeat_problems returns what would 
 
 from __future__ import annotations
 
-import ipaddress
-
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
+    BAD_INPUT,
+    InputError,
+    choice,
+    errors_of,
+    integer,
+    ip_address,
+    number,
+    problem_lines,
+)
 
 MEDIA = ("ucast", "bcast", "mcast")
 METHODS = ("sha1", "md5")
@@ -42,136 +51,123 @@ def heartbeat_probe(text: str) -> dict:
     return probe
 
 
-def _number(value) -> float | None:
-    if isinstance(value, bool):
-        return None
+def _problem(problems: list, check) -> object:
+    """Run one check of the collection's input checks; its InputError(s) join `problems`."""
     try:
-        number = float(value)
-    except (TypeError, ValueError):
+        return check()
+    except BAD_INPUT as exc:
+        problems += errors_of(exc)
         return None
-    return number if number > 0 else None
 
 
-def _timer_problems(config: dict) -> list[str]:
+def _timer_problems(config: dict) -> list:
     names = ("keepalive", "warntime", "deadtime", "initdead")
-    timers = {name: _number(config.get(name)) for name in names}
-    problems = [f"heartbeat_ha_{name}: {config.get(name)!r} is not a number of seconds above 0"
-                for name in names if timers[name] is None]
+    problems: list = []
+
+    def timer(name: str) -> float:
+        return number(f"heartbeat_ha_{name}", config.get(name), 0.001, 86400, places=3)
+
+    timers = {name: _problem(problems, lambda name=name: timer(name)) for name in names}
     if problems:
         return problems
     keepalive, warntime, deadtime, initdead = (timers[name] for name in names)
     if keepalive >= warntime:
-        problems.append(f"heartbeat_ha_keepalive: {config['keepalive']!r} must be below heartbeat_ha_warntime "
-                        f"({config['warntime']!r})")
+        problems.append(InputError("heartbeat_ha_keepalive", config["keepalive"],
+                                   f"must be below heartbeat_ha_warntime ({config['warntime']!r})"))
     if warntime >= deadtime:
-        problems.append(f"heartbeat_ha_warntime: {config['warntime']!r} must be below heartbeat_ha_deadtime "
-                        f"({config['deadtime']!r})")
+        problems.append(InputError("heartbeat_ha_warntime", config["warntime"],
+                                   f"must be below heartbeat_ha_deadtime ({config['deadtime']!r})"))
     if initdead < max(2 * deadtime, 10):
-        problems.append(f"heartbeat_ha_initdead: {config['initdead']!r} must be at least twice heartbeat_ha_deadtime "
-                        f"({config['deadtime']!r}) and at least 10 s")
+        problems.append(InputError("heartbeat_ha_initdead", config["initdead"],
+                                   f"must be at least twice heartbeat_ha_deadtime ({config['deadtime']!r}) and at "
+                                   "least 10 s"))
     return problems
 
 
-def _auth_problems(config: dict) -> list[str]:
-    problems = []
+def _auth_problems(config: dict) -> list:
     keys = config.get("authkeys") or []
     if not keys:
-        return ["heartbeat_ha_authkeys: empty; give at least one {index, method, key}"]
-    indexes = []
+        return [InputError("heartbeat_ha_authkeys", keys, "empty; give at least one {index, method, key}")]
+    problems: list = []
+    indexes: list[int] = []
     for position, entry in enumerate(keys):
         where = f"heartbeat_ha_authkeys[{position}]"
         entry = entry if isinstance(entry, dict) else {}
-        index = entry.get("index")
-        if isinstance(index, bool) or not isinstance(index, int) or not 1 <= index <= 15:
-            problems.append(f"{where}.index: {index!r} is not a number from 1 to 15")
-        elif index in indexes:
-            problems.append(f"{where}.index: {index} is used twice")
-        else:
+        index = _problem(problems, lambda entry=entry, where=where: integer(f"{where}.index", entry.get("index"),
+                                                                            1, 15))
+        if index in indexes:
+            problems.append(InputError(f"{where}.index", index, "is used twice"))
+        elif index is not None:
             indexes.append(index)
-        if entry.get("method") not in METHODS:
-            problems.append(f"{where}.method: {entry.get('method')!r} is not one of {', '.join(METHODS)}")
+        _problem(problems, lambda entry=entry, where=where: choice(f"{where}.method", entry.get("method"), METHODS))
         key = entry.get("key")
         if not isinstance(key, str) or not key:
-            problems.append(f"{where}.key: missing")
+            problems.append(InputError(f"{where}.key", why="missing"))
         elif any(char in key for char in KEY_BREAKERS):
-            problems.append(f"{where}.key: contains a blank or '#', which would cut the key (value not shown)")
+            problems.append(InputError(f"{where}.key", key, "contains a blank or '#', which would cut the key",
+                                       secret=True))
     selected = config.get("auth_index")
     if str(selected) not in {str(index) for index in indexes}:
-        problems.append(f"heartbeat_ha_auth_index: {selected!r} is not an index of heartbeat_ha_authkeys "
-                        f"({', '.join(str(index) for index in indexes) or 'none'})")
+        problems.append(InputError("heartbeat_ha_auth_index", selected, "is not an index of heartbeat_ha_authkeys "
+                                   f"({', '.join(str(index) for index in indexes) or 'none'})"))
     return problems
 
 
-def _vip_problems(config: dict) -> list[str]:
-    problems = []
+def _vip_problems(config: dict) -> list:
+    problems: list = []
     for position, vip in enumerate(config.get("vips") or []):
         address = vip.get("address") if isinstance(vip, dict) else vip
-        try:
-            network = ipaddress.IPv4Interface(str(address))
-        except ValueError:
-            problems.append(f"heartbeat_ha_vips[{position}].address: {address!r} is not an IPv4 address/prefix")
-            continue
-        if "/" not in str(address) or network.network.prefixlen == 0:
-            problems.append(f"heartbeat_ha_vips[{position}].address: {address!r} needs a prefix (address/prefix)")
+        _problem(problems, lambda position=position, address=address: ip_address(
+            f"heartbeat_ha_vips[{position}].address", address, version=4, prefix=True))
     return problems
 
 
-def _media_problems(config: dict) -> list[str]:
-    problems = []
-    media = config.get("media")
-    if media not in MEDIA:
-        problems.append(f"heartbeat_ha_media: {media!r} is not one of {', '.join(MEDIA)}")
-    port = config.get("udpport")
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        problems.append(f"heartbeat_ha_udpport: {port!r} is not a port number")
+def _media_problems(config: dict) -> list:
+    problems: list = []
+    media = _problem(problems, lambda: choice("heartbeat_ha_media", config.get("media"), MEDIA))
+    _problem(problems, lambda: integer("heartbeat_ha_udpport", config.get("udpport"), 1, 65535))
     if media == "mcast":
-        try:
-            if not ipaddress.IPv4Address(str(config.get("mcast_group"))).is_multicast:
-                raise ValueError
-        except ValueError:
-            problems.append(f"heartbeat_ha_mcast_group: {config.get('mcast_group')!r} is not an IPv4 multicast address")
+        _problem(problems, lambda: ip_address("heartbeat_ha_mcast_group", config.get("mcast_group"), version=4,
+                                              multicast=True))
     for position, address in enumerate(config.get("ping_nodes") or []):
-        try:
-            ipaddress.ip_address(str(address))
-        except ValueError:
-            problems.append(f"heartbeat_ha_ping_nodes[{position}]: {address!r} is not an IP address")
+        _problem(problems, lambda position=position, address=address: ip_address(
+            f"heartbeat_ha_ping_nodes[{position}]", address))
     return problems
 
 
-def _node_problems(config: dict, probes: dict) -> list[str]:
-    problems = []
+def _node_problems(config: dict, probes: dict) -> list:
+    problems: list = []
     nodes = list(config.get("nodes") or [])
     if len(set(nodes)) < 2:
-        problems.append(f"heartbeat_ha_nodes: {nodes!r} must name at least two distinct nodes")
+        problems.append(InputError("heartbeat_ha_nodes", nodes, "must name at least two distinct nodes"))
     if config.get("preferred_node") not in nodes:
-        problems.append(f"heartbeat_ha_preferred_node: {config.get('preferred_node')!r} is not one of "
-                        f"heartbeat_ha_nodes {nodes!r}")
+        problems.append(InputError("heartbeat_ha_preferred_node", config.get("preferred_node"),
+                                   f"is not one of heartbeat_ha_nodes {nodes!r}"))
     interfaces = config.get("interfaces") or {}
     for node in nodes:
         probe = probes.get(node)
         if not probe:
-            problems.append(f"heartbeat_ha_nodes: {node!r} is not a host of this play (it was not checked)")
+            problems.append(InputError("heartbeat_ha_nodes", node, "is not a host of this play (it was not checked)"))
             continue
         if probe["uname"] != node:
-            problems.append(f"heartbeat_ha_nodes: {node!r} calls itself {probe['uname']!r} (uname -n); heartbeat "
-                            f"knows a node by that name only")
-        for other in nodes:
-            if not probe["resolves"].get(other):
-                problems.append(f"heartbeat_ha_nodes: {other!r} does not resolve on {node} (add it to /etc/hosts)")
+            problems.append(InputError("heartbeat_ha_nodes", node, f"calls itself {probe['uname']!r} (uname -n); "
+                                       "heartbeat knows a node by that name only"))
+        problems += [InputError("heartbeat_ha_nodes", other, f"does not resolve on {node} (add it to /etc/hosts)")
+                     for other in nodes if not probe["resolves"].get(other)]
         interface = interfaces.get(node) or ""
         if not interface:
-            problems.append(f"heartbeat_ha_interface: none given and no interface of {node} has an address in the "
-                            f"first VIP's network")
+            problems.append(InputError("heartbeat_ha_interface", why=f"none given and no interface of {node} has an "
+                                       "address in the first VIP's network"))
         elif interface not in probe["interfaces"]:
-            problems.append(f"heartbeat_ha_interface: {interface!r} does not exist on {node}")
+            problems.append(InputError("heartbeat_ha_interface", interface, f"does not exist on {node}"))
         for position, vip in enumerate(config.get("vips") or []):
             device = vip.get("interface") if isinstance(vip, dict) else None
             if device and device not in probe["interfaces"]:
-                problems.append(f"heartbeat_ha_vips[{position}].interface: {device!r} does not exist on {node}")
-        for service in config.get("services") or []:
-            if not probe["services"].get(service):
-                problems.append(f"heartbeat_ha_services: {service!r} has no init script on {node} "
+                problems.append(InputError(f"heartbeat_ha_vips[{position}].interface", device,
+                                           f"does not exist on {node}"))
+        problems += [InputError("heartbeat_ha_services", service, f"has no init script on {node} "
                                 f"(/etc/init.d/{service}); install it first")
+                     for service in config.get("services") or [] if not probe["services"].get(service)]
     return problems
 
 
@@ -182,8 +178,8 @@ def heartbeat_problems(config: dict, probes: dict) -> list[str]:
     its value (never an authkeys key)."""
     if not isinstance(config, dict) or not isinstance(probes, dict):
         raise AnsibleFilterError("heartbeat_problems expects the settings and the probes as dictionaries")
-    return (_node_problems(config, probes) + _media_problems(config) + _timer_problems(config)
-            + _auth_problems(config) + _vip_problems(config))
+    return problem_lines(_node_problems(config, probes) + _media_problems(config) + _timer_problems(config)
+                         + _auth_problems(config) + _vip_problems(config))
 
 
 def heartbeat_interfaces(chosen: dict, probes: dict) -> dict:

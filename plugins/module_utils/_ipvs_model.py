@@ -13,34 +13,35 @@ from __future__ import annotations
 
 import ipaddress
 
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
+    BAD_INPUT,
+    InputError,
+    ModuleInput,
+    collect,
+    errors_of,
+    given,
+    integer,
+    ip_address,
+    raise_error,
+    sub,
+)
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import (
     REALSERVER,
+    REALSERVER_MODULE_SERVICE_NAMES,
+    REALSERVER_MODULE_SERVICE_RULES,
     REALSERVER_SETTINGS,
     SCHEDULER_FLAGS,
     SERVICE,
+    SERVICE_ID_RULES,
     SERVICE_SETTINGS,
     Option,
     full_prefix,
     join_hostport,
     netmask_prefix,
+    realserver_module_spec,
+    service_input,
+    service_spec,
 )
-
-
-class IPVSInputError(ValueError):
-    """Bad user input; the message names the field and the value."""
-
-
-def _fail(field: str, value: object, why: str) -> IPVSInputError:
-    return IPVSInputError(f"{field}={value!r}: {why}")
-
-
-def _sub(field: str, name: str) -> str:
-    """The name of option `name` inside `field` ('' = top level)."""
-    return f"{field}.{name}" if field else name
-
-
-def _given(value: object) -> bool:
-    return value not in (None, "")
 
 
 def family_of(address: str) -> str:
@@ -48,42 +49,29 @@ def family_of(address: str) -> str:
 
 
 def normalize_address(field: str, value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise _fail(field, value, "an IPv4 or IPv6 address is required")
-    text = value.strip()
-    if text.startswith("[") and text.endswith("]"):
+    """An IP literal (IPv6 also in brackets), compressed; the error names the value as given."""
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     try:
-        return ipaddress.ip_address(text).compressed
-    except ValueError:
-        raise _fail(field, value, "not an IPv4 or IPv6 address (host names are not accepted)") from None
-
-
-def _int(field: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool):
-        raise _fail(field, value, f"an integer from {low} to {high} is required")
-    try:
-        number = int(str(value), 10)
-    except (TypeError, ValueError):
-        raise _fail(field, value, f"an integer from {low} to {high} is required") from None
-    if number < low or number > high:
-        raise _fail(field, value, f"must be from {low} to {high}")
-    return number
+        return ip_address(field, text)
+    except InputError as exc:
+        raise InputError(field, value, exc.why) from None
 
 
 def _choice(field: str, value: object, choices: tuple) -> str:
     text = str(value).strip().lower() if value is not None else ""
     if text not in choices:
-        raise _fail(field, value, f"must be one of {', '.join(choices)}")
+        raise InputError(field, value, f"must be one of {', '.join(choices)}")
     return text
 
 
 def setting(option: Option, field: str, value: object):
     """One option's value checked against its declaration (type, bounds, choices), or its default."""
-    if not _given(value):
+    if not given(value):
         return option.value_if_unset()
     if option.type == "int":
-        return _int(field, value, *option.bounds)
+        return integer(field, value, *option.bounds)
     if option.type == "bool":
         return bool(value)
     if option.type == "list":
@@ -96,12 +84,12 @@ def setting(option: Option, field: str, value: object):
 
 def normalize_netmask(field: str, value: object, family: str) -> int:
     """Accept a prefix length or (IPv4) a dotted netmask; return the prefix length."""
-    if not _given(value):
+    if not given(value):
         return full_prefix(family)
     prefix = netmask_prefix(str(value), family)
     low = 0 if family == "ipv4" else 1
     if prefix is None or not low <= prefix <= full_prefix(family):
-        raise _fail(field, value, f"not a valid {family} netmask or prefix length")
+        raise InputError(field, value, f"not a valid {family} netmask or prefix length")
     return prefix
 
 
@@ -143,23 +131,23 @@ def ordered(keys) -> list:
 
 def _service_identity(spec: dict, field: str) -> dict:
     fwmark = spec.get("fwmark")
-    if _given(fwmark):
-        if spec.get("address") or _given(spec.get("port")) or spec.get("protocol"):
-            raise _fail(_sub(field, "fwmark"), fwmark, "a firewall-mark service takes no protocol, address or port")
+    if given(fwmark):
+        if spec.get("address") or given(spec.get("port")) or spec.get("protocol"):
+            raise InputError(sub(field, "fwmark"), fwmark, "a firewall-mark service takes no protocol, address or port")
         return {"protocol": None, "address": None, "port": None,
-                "fwmark": setting(SERVICE["fwmark"], _sub(field, "fwmark"), fwmark),
-                "family": setting(SERVICE["family"], _sub(field, "family"), spec.get("family"))}
-    if not _given(spec.get("address")):
-        raise _fail(_sub(field, "address"), spec.get("address"), "address and port, or fwmark, is required")
-    address = normalize_address(_sub(field, "address"), spec.get("address"))
-    if not _given(spec.get("port")):
-        raise _fail(_sub(field, "port"), spec.get("port"),
-                    "a port is required with address (0 = all ports, needs persistence)")
+                "fwmark": setting(SERVICE["fwmark"], sub(field, "fwmark"), fwmark),
+                "family": setting(SERVICE["family"], sub(field, "family"), spec.get("family"))}
+    if not given(spec.get("address")):
+        raise InputError(sub(field, "address"), spec.get("address"), "address and port, or fwmark, is required")
+    address = normalize_address(sub(field, "address"), spec.get("address"))
+    if not given(spec.get("port")):
+        raise InputError(sub(field, "port"), spec.get("port"),
+                         "a port is required with address (0 = all ports, needs persistence)")
     family = family_of(address)
     if spec.get("family") and spec["family"] != family:
-        raise _fail(_sub(field, "family"), spec["family"], f"does not match address {address} ({family})")
-    return {"protocol": setting(SERVICE["protocol"], _sub(field, "protocol"), spec.get("protocol")),
-            "address": address, "port": setting(SERVICE["port"], _sub(field, "port"), spec.get("port")),
+        raise InputError(sub(field, "family"), spec["family"], f"does not match address {address} ({family})")
+    return {"protocol": setting(SERVICE["protocol"], sub(field, "protocol"), spec.get("protocol")),
+            "address": address, "port": setting(SERVICE["port"], sub(field, "port"), spec.get("port")),
             "fwmark": None, "family": family}
 
 
@@ -168,74 +156,96 @@ def normalize_service(spec: dict, field: str = "", with_realservers: bool = True
     svc = _service_identity(spec, field)
     for option in SERVICE_SETTINGS:
         if option.name != "persistence_netmask":
-            svc[option.name] = setting(option, _sub(field, option.name), spec.get(option.name))
+            svc[option.name] = setting(option, sub(field, option.name), spec.get(option.name))
     netmask = spec.get("persistence_netmask")
-    if _given(netmask) and svc["persistence_timeout"] is None:
-        raise _fail(_sub(field, "persistence_netmask"), netmask, "only applies with persistence_timeout")
-    svc["persistence_netmask"] = normalize_netmask(_sub(field, "persistence_netmask"), netmask, svc["family"])
+    if given(netmask) and svc["persistence_timeout"] is None:
+        raise InputError(sub(field, "persistence_netmask"), netmask, "only applies with persistence_timeout")
+    svc["persistence_netmask"] = normalize_netmask(sub(field, "persistence_netmask"), netmask, svc["family"])
     if svc["port"] == 0 and svc["persistence_timeout"] is None:
-        raise _fail(_sub(field, "port"), 0,
-                    "an all-ports service (port 0) must be persistent (set persistence_timeout)")
+        raise InputError(sub(field, "port"), 0,
+                         "an all-ports service (port 0) must be persistent (set persistence_timeout)")
     allowed = SCHEDULER_FLAGS.get(svc["scheduler"], ())
     for flag in svc["scheduler_flags"]:
         if flag not in allowed:
-            raise _fail(_sub(field, "scheduler_flags"), flag,
-                        f"scheduler {svc['scheduler']} accepts " + (", ".join(allowed) or "no flags"))
+            raise InputError(sub(field, "scheduler_flags"), flag,
+                             f"scheduler {svc['scheduler']} accepts " + (", ".join(allowed) or "no flags"))
     if svc["one_packet"] and svc["protocol"] != "udp":
-        raise _fail(_sub(field, "one_packet"), True, "one-packet scheduling is only for UDP services")
+        raise InputError(sub(field, "one_packet"), True, "one-packet scheduling is only for UDP services")
     svc["realservers"] = {}
     if with_realservers:
-        for index, rs_spec in enumerate(spec.get("realservers") or []):
-            rs = normalize_realserver(rs_spec, svc, _sub(field, f"realservers[{index}]"))
+        listed = spec.get("realservers") or []
+        checked = collect([lambda index=index, rs_spec=rs_spec: normalize_realserver(
+            rs_spec, svc, sub(field, f"realservers[{index}]")) for index, rs_spec in enumerate(listed)])
+        for index, rs in enumerate(checked):
             key = rs_key(rs)
             if key in svc["realservers"]:
-                raise _fail(_sub(field, f"realservers[{index}].address"), rs_spec.get("address"),
-                            f"real server {rs_name(key)} is listed twice")
+                raise InputError(sub(field, f"realservers[{index}].address"), listed[index].get("address"),
+                                 f"real server {rs_name(key)} is listed twice")
             svc["realservers"][key] = rs
     return svc
 
 
+def declared_services(items: list[dict]) -> list[dict]:
+    """ipvs_rules' services, each validated, none declared twice; every bad service and real server is
+    reported at once."""
+    services, errors, seen = [], [], {}
+    for index, item in enumerate(items):
+        try:
+            svc = normalize_service(service_input(item), field=f"services[{index}]", with_realservers=True)
+        except BAD_INPUT as exc:
+            errors += errors_of(exc)
+            continue
+        key = service_key(svc)
+        if key in seen:
+            why = f"service {service_name(key)} is already declared at index {seen[key]}"
+            errors.append(InputError(f"services[{index}]", why=why))
+        seen.setdefault(key, index)
+        services.append(svc)
+    collect([lambda error=error: raise_error(error) for error in errors])
+    return services
+
+
 def normalize_realserver(spec: dict, svc: dict, field: str = "") -> dict:
     """Validate one real server of the normalized service `svc`."""
-    address = normalize_address(_sub(field, "address"), spec.get("address"))
+    address = normalize_address(sub(field, "address"), spec.get("address"))
     if family_of(address) != svc["family"]:
-        raise _fail(_sub(field, "address"), spec.get("address"),
-                    f"a {family_of(address)} real server cannot serve an {svc['family']} service")
+        raise InputError(sub(field, "address"), spec.get("address"),
+                         f"a {family_of(address)} real server cannot serve an {svc['family']} service")
     rs = {"address": address}
-    rs.update({option.name: setting(option, _sub(field, option.name), spec.get(option.name))
+    rs.update({option.name: setting(option, sub(field, option.name), spec.get(option.name))
                for option in REALSERVER_SETTINGS})
     service_port = svc["port"] or 0
-    if _given(spec.get("port")):
-        rs["port"] = setting(REALSERVER["port"], _sub(field, "port"), spec["port"])
+    if given(spec.get("port")):
+        rs["port"] = setting(REALSERVER["port"], sub(field, "port"), spec["port"])
         if rs["forwarding"] != "masquerade" and rs["port"] != service_port:
-            raise _fail(_sub(field, "port"), rs["port"],
-                        f"only masquerade (NAT) can map ports; with {rs['forwarding']} the real server port "
-                        f"is the service port ({service_port})")
+            raise InputError(sub(field, "port"), rs["port"],
+                             f"only masquerade (NAT) can map ports; with {rs['forwarding']} the real server port "
+                             f"is the service port ({service_port})")
     else:
         rs["port"] = service_port
     if rs["upper_threshold"] and rs["lower_threshold"] > rs["upper_threshold"]:
-        raise _fail(_sub(field, "lower_threshold"), rs["lower_threshold"],
-                    f"must not exceed upper_threshold ({rs['upper_threshold']})")
+        raise InputError(sub(field, "lower_threshold"), rs["lower_threshold"],
+                         f"must not exceed upper_threshold ({rs['upper_threshold']})")
     _check_tunnel(rs, field)
     return complete_tunnel(rs)
 
 
 def _check_tunnel(rs: dict, field: str) -> None:
     """Tunnel details only where they apply: GUE needs its port, ipip takes none of them."""
-    given = [name for name in ("tunnel_type", "tunnel_port", "tunnel_checksum") if _given(rs[name])]
+    named = [name for name in ("tunnel_type", "tunnel_port", "tunnel_checksum") if given(rs[name])]
     if rs["forwarding"] != "tunnel":
-        if given:
-            raise _fail(_sub(field, given[0]), rs[given[0]], "only applies with forwarding=tunnel")
+        if named:
+            raise InputError(sub(field, named[0]), rs[named[0]], "only applies with forwarding=tunnel")
         return
     kind = rs["tunnel_type"] or "ipip"
     if kind == "ipip":
         for name in ("tunnel_port", "tunnel_checksum"):
-            if name in given:
-                raise _fail(_sub(field, name), rs[name], "does not apply to tunnel_type=ipip")
-    elif kind == "gue" and not _given(rs["tunnel_port"]):
-        raise _fail(_sub(field, "tunnel_port"), rs["tunnel_port"], "tunnel_type=gue needs a UDP port")
-    elif kind != "gue" and "tunnel_port" in given:
-        raise _fail(_sub(field, "tunnel_port"), rs["tunnel_port"], "only applies with tunnel_type=gue")
+            if name in named:
+                raise InputError(sub(field, name), rs[name], "does not apply to tunnel_type=ipip")
+    elif kind == "gue" and not given(rs["tunnel_port"]):
+        raise InputError(sub(field, "tunnel_port"), rs["tunnel_port"], "tunnel_type=gue needs a UDP port")
+    elif kind != "gue" and "tunnel_port" in named:
+        raise InputError(sub(field, "tunnel_port"), rs["tunnel_port"], "only applies with tunnel_type=gue")
 
 
 def public_service(svc: dict) -> dict:
@@ -259,3 +269,63 @@ def empty_realserver(address: str, port: int) -> dict:
     rs = {"address": address, "port": port}
     rs.update({option.name: option.value_if_unset() for option in REALSERVER_SETTINGS})
     return rs
+
+
+# --- the modules' inputs (run by the modules and by the roles' preflight alike) ---------------
+
+TIMEOUT_NAMES = ("tcp", "tcpfin", "udp")
+MAX_TIMEOUT = 2 ** 31 - 1
+
+
+def wanted_timeouts(given_timeouts: dict | None) -> dict:
+    """ipvs_rules' connection timeouts that are set, each from 1 s to 2^31 - 1 s."""
+    return {name: integer(f"timeouts.{name}", value, 1, MAX_TIMEOUT)
+            for name, value in (given_timeouts or {}).items() if name in TIMEOUT_NAMES and value is not None}
+
+
+def _rules(params: dict) -> tuple[list[dict], dict]:
+    services, timeouts = collect([lambda: declared_services(params["services"] or []),
+                                  lambda: wanted_timeouts(params["timeouts"])])
+    return services, timeouts
+
+
+RULES_INPUT = ModuleInput(
+    argument_spec={
+        "services": {"type": "list", "elements": "dict", "default": [], "options": service_spec(True)},
+        "purge": {"type": "bool", "default": False},
+        "timeouts": {"type": "dict", "options": {name: {"type": "int"} for name in TIMEOUT_NAMES}},
+    },
+    check=_rules,
+)
+
+SERVICE_INPUT = ModuleInput(
+    argument_spec={**service_spec(with_realservers=True),
+                   "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}},
+    check=lambda params: normalize_service(service_input(params), with_realservers=True),
+    rules=SERVICE_ID_RULES,
+)
+
+
+def _realserver_target(params: dict) -> tuple[dict, tuple, dict | None]:
+    """ipvs_realserver: the normalized service, the real server's key and, unless it is to be removed,
+    its desired form (weight 0 when drained)."""
+    svc = normalize_service(service_input(params, REALSERVER_MODULE_SERVICE_NAMES), with_realservers=False)
+    integer("drain_timeout", params["drain_timeout"], 0, MAX_TIMEOUT)
+    if params["state"] == "absent":
+        address = normalize_address("address", params["address"])
+        port = params["port"] if params["port"] is not None else (svc["port"] or 0)
+        return svc, (address, port), None
+    rs = normalize_realserver(params, svc)
+    if params["state"] == "drained":
+        rs["weight"] = 0
+    return svc, (rs["address"], rs["port"]), rs
+
+
+REALSERVER_INPUT = ModuleInput(
+    argument_spec={**realserver_module_spec(),
+                   "state": {"type": "str", "default": "present", "choices": ["present", "absent", "drained"]},
+                   "drain_timeout": {"type": "int", "default": 0},
+                   "drain_before_remove": {"type": "bool", "default": False}},
+    check=_realserver_target,
+    rules=REALSERVER_MODULE_SERVICE_RULES,
+)

@@ -1,187 +1,488 @@
 # Copyright (c) linux_cluster.lvs contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""keepalived VRRP instances as data: validation, the configuration snippet, the config test's
-verdict, includes, and the live state from keepalived's JSON dump. Pure functions, no I/O."""
+"""keepalived as data: every field of a VRRP instance and of a vrrp_script declared once, the checks
+and the configuration text derived from the declarations, the config test's verdict, includes, and the
+live state from keepalived's JSON dump. Pure functions, no I/O.
+
+One `Field` holds what the rest of the collection derives from it: vrrp_instance's argument spec and
+its documentation (the `linux_cluster.lvs.vrrp` doc fragment), the check of a value, its place and
+spelling in keepalived.conf (declaration order is render order), and how the keepalived_ha role treats
+it: passed from the cluster's declaration, agreed by every node (`shared`), or set per node
+(`per_node`, a {host: value} map such as `priorities`).
+
+Adding an instance field: one `Field` in INSTANCE_FIELDS (its bounds or check, and its render); a rule
+in `_instance_rules` only if it depends on other fields. keepalived_ha passes it on by itself.
+"""
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import ipaddress
 import json
 import os
 import re
 import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
+    BAD_INPUT,
+    InputError,
+    ModuleInput,
+    collect,
+    errors_of,
+    integer,
+    interface_name,
+    ip_address,
+    number,
+    raise_error,
+    sub,
+)
 
 MASK = "********"
 STATES = {0: "INIT", 1: "BACKUP", 2: "MASTER", 3: "FAULT"}
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-INTERFACE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
 # Printable ASCII without space, quote and backslash: what keepalived keeps inside a quoted word.
 PASSWORD = re.compile(r'^[!#-\[\]-~]{1,8}$')
 SCOPES = ("global", "site", "link", "host", "nowhere")
-NOTIFY = ("notify_master", "notify_backup", "notify_fault", "notify_stop", "notify")
-GARP = ("garp_master_delay", "garp_master_repeat", "garp_master_refresh", "garp_master_refresh_repeat",
-        "garp_lower_prio_delay", "garp_lower_prio_repeat")
+HEADER = "# Managed by linux_cluster.lvs.vrrp_instance: changes made here are replaced."
+INDENT = "    "
 
 
-class KeepalivedInputError(ValueError):
-    """A field with a value keepalived would refuse, cut or silently ignore."""
+@dataclass(frozen=True)
+class Field:
+    """One keepalived setting a user gives.
 
-    def __init__(self, field: str, value, why: str):
-        super().__init__(f"{field}={value!r}: {why}")
-        self.field = field
+    `check(field, value, params)` returns the normalized value or raises InputError; `bounds` (low,
+    high) check numbers before it. `render(field, value)` returns the configuration lines of a set
+    value (without the block's indentation); None renders nothing. `keyword` is keepalived's spelling
+    when it is not the name.
+    """
+
+    name: str
+    type: str
+    doc: tuple[str, ...]
+    default: Any = None
+    choices: tuple = ()
+    bounds: tuple | None = None
+    elements: str | None = None
+    options: tuple[Field, ...] = ()
+    required: bool = False
+    no_log: bool = False
+    keyword: str | None = None
+    check: Callable[[str, Any, dict], Any] | None = None
+    render: Callable[[Field, Any], list[str]] | None = None
+    shared: bool = False
+    role: bool = True
+    per_node: str | None = None
+    role_doc: tuple[str, ...] = ()
+
+    @property
+    def word(self) -> str:
+        return self.keyword or self.name
+
+    def argument_spec(self) -> dict:
+        spec: dict = {"type": self.type}
+        for key in ("elements", "default", "choices"):
+            value = getattr(self, key)
+            if value not in (None, ()):
+                spec[key] = list(value) if key == "choices" else copy.deepcopy(value)
+        if self.required:
+            spec["required"] = True
+        if self.no_log:
+            spec["no_log"] = True
+        if self.options:
+            spec["options"] = argument_spec(self.options)
+        return spec
+
+    def documentation(self, role: bool = False) -> dict:
+        """The option's documentation; `role`: as the keepalived_ha role's instances document it."""
+        text = list(self.role_doc if role and self.role_doc else self.doc)
+        if self.bounds:
+            text.append(f"From V({_number(self.bounds[0])}) to V({_number(self.bounds[1])}).")
+        doc = {"description": text, **{key: value for key, value in self.argument_spec().items()
+                                       if key not in ("options", "no_log")}}
+        if self.options:
+            doc["suboptions"] = options_doc(self.options)
+        return doc
+
+    def value(self, field: str, value: Any, params: dict) -> Any:
+        """The value checked (bounds, then `check`), or the default when it is not set."""
+        if value is None:
+            return copy.deepcopy(self.default)
+        if self.bounds:
+            low, high = self.bounds
+            value = integer(field, value, low, high) if self.type == "int" else number(field, value, low, high)
+        return self.check(field, value, params) if self.check else value
 
 
-def _address(field: str, text: str, prefix: bool) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface:
-    try:
-        value = ipaddress.ip_interface(text) if prefix else ipaddress.ip_address(text)
-    except ValueError as exc:
-        raise KeepalivedInputError(field, text, f"not an IP address{'/prefix' if prefix else ''} ({exc})") from None
+def argument_spec(fields) -> dict:
+    return {field.name: field.argument_spec() for field in fields}
+
+
+def options_doc(fields, role: bool = False) -> dict:
+    return {field.name: field.documentation(role) for field in fields}
+
+
+def checked(fields, params: dict, parent: str = "", partial: dict | None = None) -> dict:
+    """Every field of `params` checked, every bad one reported at once: {name: normalized value}. With
+    `partial`, the fields that passed are put there before the errors are raised."""
+    values, errors = {}, []
+    for field in fields:
+        try:
+            values[field.name] = field.value(sub(parent, field.name), params.get(field.name), params)
+        except BAD_INPUT as exc:
+            errors += errors_of(exc)
+    if partial is not None:
+        partial.update(values)
+    collect([lambda error=error: raise_error(error) for error in errors])
+    return values
+
+
+# --- how values are written ------------------------------------------------------------------
+
+def _number(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def word(field: Field, value) -> list[str]:
+    text = _number(value) if isinstance(value, float) else str(value)
+    return [f"{field.word} {text}"]
+
+
+def flag(field: Field, value) -> list[str]:
+    return [field.word] if value else []
+
+
+def quoted(field: Field, value) -> list[str]:
+    return [f'{field.word} "{value}"'] if value else []
+
+
+def block(field: Field, lines: list[str]) -> list[str]:
+    return [f"{field.word} {{", *(INDENT + line for line in lines), "}"] if lines else []
+
+
+def _vip_lines(field: Field, vips: list[dict]) -> list[str]:
+    def line(vip: dict) -> str:
+        return " ".join([vip["address"], *(f"{key} {vip[key]}" for key in ("brd", "dev", "scope", "label")
+                                           if vip.get(key))])
+    return block(field, [line(vip) for vip in vips])
+
+
+def _weighted_lines(field: Field, entries: list[dict]) -> list[str]:
+    return block(field, [entry["name"] + (f" weight {entry['weight']}" if entry["weight"] is not None else "")
+                         for entry in entries])
+
+
+def _plain_lines(field: Field, values: list[str]) -> list[str]:
+    return block(field, list(values))
+
+
+def _auth_lines(field: Field, password: str | None, masked: bool = False) -> list[str]:
+    if not password:
+        return []
+    secret = MASK if masked else password
+    return block(field, ["auth_type PASS", f'auth_pass "{secret}"'])
+
+
+# --- field checks --------------------------------------------------------------------------
+
+def _name(field: str, value, _params) -> str:
+    if not isinstance(value, str) or not NAME.match(value):
+        raise InputError(field, value, "use 1-64 letters, digits, '_', '.' or '-'")
     return value
 
 
-def _weight(field: str, entry: dict) -> int | None:
-    weight = entry.get("weight")
-    if weight is not None and not -253 <= weight <= 253:
-        raise KeepalivedInputError(f"{field}.weight", weight, "must be between -253 and 253")
-    return weight
+def _interface(field: str, value, _params) -> str:
+    return interface_name(field, value)
 
 
-def _vips(field: str, entries: list, interface: str) -> list[dict]:
-    vips, seen = [], set()
-    for index, entry in enumerate(entries or []):
-        where = f"{field}[{index}]"
-        address = _address(f"{where}.address", entry["address"], prefix=True)
-        if address.ip in seen:
-            raise KeepalivedInputError(f"{where}.address", entry["address"], "listed twice")
-        seen.add(address.ip)
-        dev = entry.get("dev") or None
-        if dev is not None and not INTERFACE.match(dev):
-            raise KeepalivedInputError(f"{where}.dev", dev, "not an interface name")
-        label = entry.get("label") or None
-        if label is not None:
-            if address.version == 6:
-                raise KeepalivedInputError(f"{where}.label", label, "labels exist for IPv4 addresses only")
-            if not label.startswith(f"{dev or interface}:") or len(label) > 15:
-                raise KeepalivedInputError(f"{where}.label", label, f"must be '{dev or interface}:NAME', "
-                                                                    "at most 15 characters (the kernel refuses others)")
-        scope = entry.get("scope") or None
-        if scope is not None and scope not in SCOPES:
-            raise KeepalivedInputError(f"{where}.scope", scope, f"must be one of {', '.join(SCOPES)}")
-        brd = entry.get("brd") or None
-        if brd is not None:
-            if address.version == 6:
-                raise KeepalivedInputError(f"{where}.brd", brd, "broadcast addresses exist for IPv4 only")
-            if _address(f"{where}.brd", brd, prefix=False) not in address.network:
-                raise KeepalivedInputError(f"{where}.brd", brd, f"not in {address.network}")
-        vips.append({"address": str(address), "dev": dev, "label": label, "scope": scope, "brd": brd})
+def _password(field: str, value, _params) -> str:
+    if len(value) > 8:
+        raise InputError(field, MASK, f"{len(value)} characters: keepalived keeps 8")
+    if not PASSWORD.match(value):
+        raise InputError(field, MASK, "use printable ASCII without spaces, quotes or backslashes")
+    return value
+
+
+def _command(field: str, value, _params) -> str:
+    """A command keepalived runs: its script's absolute path first, no double quote or newline (the
+    configuration quotes it)."""
+    try:
+        words = shlex.split(value)
+    except ValueError as exc:
+        raise InputError(field, value, f"cannot be split into words ({exc})") from None
+    if not words or not words[0].startswith("/"):
+        raise InputError(field, value, "must start with the script's absolute path")
+    if '"' in value or "\n" in value:
+        raise InputError(field, value, "may not contain double quotes or newlines")
+    return value
+
+
+def _address(field: str, value, _params) -> str:
+    return ip_address(field, value)
+
+
+def _addresses(field: str, values, _params) -> list[str]:
+    checked_values = collect([lambda index=index, value=value: ip_address(f"{field}[{index}]", value)
+                              for index, value in enumerate(values or [])])
+    for index, address in enumerate(checked_values):
+        if address in checked_values[:index]:
+            raise InputError(f"{field}[{index}]", values[index], "listed twice")
+    return checked_values
+
+
+def _vip(field: str, entry: dict, interface: str) -> dict:
+    address = ip_address(f"{field}.address", entry.get("address"), prefix=None)
+    version = ipaddress.ip_interface(address).version
+    dev = entry.get("dev") or None
+    if dev is not None:
+        interface_name(f"{field}.dev", dev)
+    label = entry.get("label") or None
+    if label is not None:
+        if version == 6:
+            raise InputError(f"{field}.label", label, "labels exist for IPv4 addresses only")
+        if not label.startswith(f"{dev or interface}:") or len(label) > 15:
+            why = f"must be '{dev or interface}:NAME', at most 15 characters (the kernel refuses others)"
+            raise InputError(f"{field}.label", label, why)
+    brd = entry.get("brd") or None
+    if brd is not None:
+        if version == 6:
+            raise InputError(f"{field}.brd", brd, "broadcast addresses exist for IPv4 only")
+        if ipaddress.ip_address(ip_address(f"{field}.brd", brd)) not in ipaddress.ip_interface(address).network:
+            raise InputError(f"{field}.brd", brd, f"not in {ipaddress.ip_interface(address).network}")
+    # keepalived lists a VIP with its prefix (a host address as /32 or /128): so does the declaration.
+    return {"address": str(ipaddress.ip_interface(address)), "dev": dev, "label": label,
+            "scope": entry.get("scope") or None, "brd": brd}
+
+
+def _vips(field: str, entries, params) -> list[dict]:
+    interface = params.get("interface") or ""
+    vips = collect([lambda index=index, entry=entry: _vip(f"{field}[{index}]", entry, interface)
+                    for index, entry in enumerate(entries or [])])
+    seen = []
+    for index, vip in enumerate(vips):
+        host = ipaddress.ip_interface(vip["address"]).ip
+        if host in seen:
+            raise InputError(f"{field}[{index}].address", entries[index]["address"], "listed twice")
+        seen.append(host)
     return vips
 
 
-def _tracked(field: str, entries: list, pattern: re.Pattern) -> list[dict]:
-    tracked, seen = [], set()
-    for index, entry in enumerate(entries or []):
-        name = entry["name"]
-        if not pattern.match(name):
-            raise KeepalivedInputError(f"{field}[{index}].name", name, "not a valid name")
-        if name in seen:
-            raise KeepalivedInputError(f"{field}[{index}].name", name, "listed twice")
-        seen.add(name)
-        tracked.append({"name": name, "weight": _weight(f"{field}[{index}]", entry)})
-    return tracked
+def _tracked(pattern: Callable[[str, Any, dict], Any]) -> Callable[[str, Any, dict], list[dict]]:
+    def check(field: str, entries, params) -> list[dict]:
+        def one(index: int, entry: dict) -> dict:
+            where = f"{field}[{index}]"
+            weight = entry.get("weight")
+            return {"name": pattern(f"{where}.name", entry.get("name"), params),
+                    "weight": None if weight is None else integer(f"{where}.weight", weight, -253, 253)}
+        tracked = collect([lambda index=index, entry=entry: one(index, entry) for index, entry in enumerate(entries)])
+        names = [entry["name"] for entry in tracked]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise InputError(f"{field}[{index}].name", name, "listed twice")
+        return tracked
+    return check
 
 
-def _notify(field: str, command: str | None) -> str | None:
-    if command is None:
-        return None
-    try:
-        words = shlex.split(command)
-    except ValueError as exc:
-        raise KeepalivedInputError(field, command, f"cannot be split into words ({exc})") from None
-    if not words or not words[0].startswith("/"):
-        raise KeepalivedInputError(field, command, "must start with the script's absolute path")
-    if '"' in command or "\n" in command:
-        raise KeepalivedInputError(field, command, "may not contain double quotes or newlines")
-    return command
+# --- the fields ------------------------------------------------------------------------------
+
+VIP_FIELDS = (
+    Field("address", "str", ("Address with prefix length (C(192.0.2.50/24)); without a prefix, a host address.",),
+          required=True),
+    Field("dev", "str", ("Interface that carries it; default O(interface).",)),
+    Field("label", "str", ("IPv4 label, C(DEV:NAME), at most 15 characters.",)),
+    Field("scope", "str", ("Address scope.",), choices=SCOPES),
+    Field("brd", "str", ("IPv4 broadcast address.",)),
+)
+TRACKED_FIELDS = (
+    Field("name", "str", ("Name (an interface, or a C(vrrp_script) / C(vrrp_track_file) defined in the main "
+                          "configuration).",), required=True),
+    Field("weight", "int", ("Priority change, -253 to 253; without it a failure puts the instance in FAULT.",)),
+)
+
+
+def _tracked_field(name: str, keyword: str, doc: str, pattern) -> Field:
+    return Field(name, "list", (doc,), elements="dict", options=TRACKED_FIELDS, keyword=keyword,
+                 check=_tracked(pattern), render=_weighted_lines)
+
+
+def _notify_field(name: str, when: str) -> Field:
+    return Field(name, "str", (f"Command (absolute path first) run {when}.",), check=_command, render=quoted)
+
+
+def _garp_field(name: str, doc: str) -> Field:
+    return Field(name, "int", (doc,), bounds=(0, 2 ** 31 - 1), render=word)
+
+
+INSTANCE_FIELDS = (
+    Field("name", "str", ("The instance's name (C(vrrp_instance NAME)), also the file's name.",),
+          required=True, check=_name),
+    Field("initial_state", "str", ("The state keepalived starts the instance in. The highest priority becomes "
+                                   "master whatever this says, unless O(nopreempt) is set (which needs V(BACKUP) "
+                                   "on every node).",),
+          default="BACKUP", choices=("MASTER", "BACKUP"), keyword="state", render=word, per_node="initial_states"),
+    Field("interface", "str", ("The interface VRRP adverts are sent on. Required with O(state=present).",),
+          check=_interface, render=word,
+          role_doc=("The interface VRRP adverts are sent on; default C(keepalived_ha_interface), else the node's "
+                    "interface with an address in the network of the first VIP.",)),
+    Field("virtual_router_id", "int", ("The VRID; the same on every node of the instance and unique on the "
+                                       "network.",),
+          bounds=(1, 255), render=word, shared=True),
+    Field("priority", "int", ("This node's priority; the highest live node is master (255 is reserved for the "
+                              "address owner).",),
+          default=100, bounds=(1, 254), render=word, per_node="priorities"),
+    Field("advert_int", "float", ("Seconds between adverts; whole seconds with O(version=2), hundredths with "
+                                  "O(version=3).",),
+          default=1, bounds=(0.01, 255), render=word, shared=True),
+    Field("version", "int", ("VRRP version.",), default=2, choices=(2, 3), render=word, shared=True),
+    Field("nopreempt", "bool", ("A returning higher-priority node does not take the VIPs back. Needs "
+                                "O(initial_state=BACKUP).",),
+          default=False, render=flag, shared=True),
+    Field("preempt_delay", "int", ("Seconds a returning higher-priority node waits before it takes the VIPs "
+                                   "back.",),
+          bounds=(0, 1000), render=word),
+    Field("auth_pass", "str", ("PASS authentication (VRRP version 2 only), at most 8 printable ASCII characters "
+                               "without spaces, quotes or backslashes. Written quoted, so C(!) and C(#) are kept. "
+                               "Never shown.",),
+          no_log=True, keyword="authentication", check=_password, render=_auth_lines, shared=True),
+    Field("unicast_src_ip", "str", ("Source address of unicast adverts (with O(unicast_peers)); multicast when "
+                                    "unset.",),
+          check=_address, render=word, role=False),
+    Field("unicast_peers", "list", ("The other nodes' addresses for unicast adverts; never this node's own "
+                                    "O(unicast_src_ip).",),
+          elements="str", keyword="unicast_peer", check=_addresses, render=_plain_lines, role=False),
+    Field("virtual_ipaddresses", "list", ("The addresses the master holds. Required with O(state=present).",),
+          role_doc=("The addresses the master holds.",),
+          elements="dict", options=VIP_FIELDS, keyword="virtual_ipaddress", check=_vips, render=_vip_lines,
+          shared=True),
+    Field("virtual_ipaddresses_excluded", "list", ("Addresses the master holds that are not carried in the "
+                                                   "adverts (for example another family's).",),
+          elements="dict", options=VIP_FIELDS, keyword="virtual_ipaddress_excluded", check=_vips,
+          render=_vip_lines),
+    _tracked_field("track_interfaces", "track_interface", "Interfaces whose failure lowers the priority by "
+                   "O(track_interfaces[].weight), or puts the instance in FAULT without one.", _interface),
+    _tracked_field("track_scripts", "track_script", "C(vrrp_script) definitions (from the main configuration) the "
+                   "instance follows.", _name),
+    _tracked_field("track_files", "track_file", "C(vrrp_track_file) definitions (from the main configuration) "
+                   "the instance follows.", _name),
+    _notify_field("notify_master", "on becoming master"),
+    _notify_field("notify_backup", "on becoming backup"),
+    _notify_field("notify_fault", "on entering FAULT"),
+    _notify_field("notify_stop", "when the instance stops"),
+    Field("notify", "str", ("Command run on every transition with the arguments TYPE NAME STATE PRIORITY.",),
+          check=_command, render=quoted, role=False),
+    _garp_field("garp_master_delay", "Seconds after becoming master before the second set of gratuitous ARPs."),
+    _garp_field("garp_master_repeat", "Gratuitous ARPs sent at once on becoming master."),
+    _garp_field("garp_master_refresh", "Seconds between gratuitous ARP refreshes while master (0 none)."),
+    _garp_field("garp_master_refresh_repeat", "Gratuitous ARPs sent at each refresh."),
+    _garp_field("garp_lower_prio_delay", "Seconds before the second set of gratuitous ARPs after a lower-priority "
+                "advert."),
+    _garp_field("garp_lower_prio_repeat", "Gratuitous ARPs sent after a lower-priority advert."),
+)
+INSTANCE = {field.name: field for field in INSTANCE_FIELDS}
+
+# vrrp_instance's own options: where the instance lives and how it is applied.
+MODULE_FIELDS = (
+    Field("state", "str", ("V(present) writes the instance; V(absent) removes its file and reloads keepalived.",),
+          default="present", choices=("present", "absent")),
+    Field("config_dir", "path", ("Directory of the instance files.",), default="/etc/keepalived/conf.d"),
+    Field("main_config", "path", ("keepalived's main configuration, which must exist and include "
+                                  "O(config_dir)C(/NAME.conf).",), default="/etc/keepalived/keepalived.conf"),
+    Field("service", "str", ("The systemd unit that runs keepalived.",), default="keepalived"),
+    Field("apply_timeout", "int", ("Seconds to wait, after a reload or start, for keepalived to run the instance as "
+                                   "declared.",), default=30, bounds=(1, 3600)),
+    Field("wait_for", "str", ("Wait until the instance is in this state, for example a backup before its master is "
+                              "changed in a rolling change. Not in check mode.",),
+          choices=("MASTER", "BACKUP", "FAULT")),
+    Field("wait_timeout", "int", ("Seconds O(wait_for) waits; the module fails, naming the state reached, after "
+                                  "them.",), default=60, bounds=(1, 3600)),
+)
+MODULE = {field.name: field for field in MODULE_FIELDS}
+SHARED = tuple(field.name for field in INSTANCE_FIELDS if field.shared)
+
+
+def _instance_rules(inst: dict) -> list[tuple[tuple[str, ...], Callable[[], None]]]:
+    """The checks between fields, each with the fields it reads, so that every broken one is reported
+    (a rule whose fields are bad themselves is left out)."""
+    def advert_int():
+        advert = inst["advert_int"]
+        if inst["version"] == 2 and (advert != int(advert) or advert > 255):
+            raise InputError("advert_int", advert, "VRRP version 2 takes whole seconds from 1 to 255 "
+                                                   "(fractions need version: 3)")
+        if inst["version"] == 3 and (round(advert * 100) != advert * 100 or advert > 40.95):
+            raise InputError("advert_int", advert, "VRRP version 3 takes 0.01 to 40.95 s in hundredths")
+
+    def auth():
+        if inst["auth_pass"] is not None and inst["version"] == 3:
+            raise InputError("auth_pass", MASK, "VRRP version 3 has no authentication")
+
+    def preempt():
+        if inst["nopreempt"] and inst["initial_state"] == "MASTER":
+            raise InputError("nopreempt", True, "keepalived ignores it with initial_state MASTER: use initial_state "
+                                                "BACKUP on every node")
+        if inst["nopreempt"] and inst["preempt_delay"] is not None:
+            raise InputError("preempt_delay", inst["preempt_delay"], "has no effect with nopreempt")
+
+    def vips():
+        addresses = [vip["address"] for vip in inst["virtual_ipaddresses"] or []]
+        if not addresses:
+            raise InputError("virtual_ipaddresses", [], "at least one address is needed")
+        families = {ipaddress.ip_interface(address).version for address in addresses}
+        if len(families) > 1:
+            raise InputError("virtual_ipaddresses", addresses, "one address family per instance (put the other in "
+                                                               "virtual_ipaddresses_excluded)")
+        if families == {6} and inst["version"] == 2:
+            raise InputError("virtual_ipaddresses", addresses[0], "IPv6 needs version: 3")
+
+    def unicast():
+        src, peers = inst["unicast_src_ip"], inst["unicast_peers"] or []
+        if src is not None and not peers:
+            raise InputError("unicast_src_ip", src, "needs unicast_peers")
+        if src is not None and src in peers:
+            raise InputError(f"unicast_peers[{peers.index(src)}]", src, "is this node's own unicast_src_ip")
+
+    return [(("advert_int", "version"), advert_int), (("auth_pass", "version"), auth),
+            (("nopreempt", "initial_state", "preempt_delay"), preempt), (("virtual_ipaddresses", "version"), vips),
+            (("unicast_src_ip", "unicast_peers"), unicast)]
 
 
 def instance(params: dict) -> dict:
-    """The instance `params` (module options) declare, checked field by field; raises
-    KeepalivedInputError naming the first bad field and value."""
-    name = params["name"]
-    if not NAME.match(name):
-        raise KeepalivedInputError("name", name, "use 1-64 letters, digits, '_', '.' or '-'")
-    interface = params["interface"]
-    if not INTERFACE.match(interface):
-        raise KeepalivedInputError("interface", interface, "not an interface name")
-    vrid, priority, version = params["virtual_router_id"], params["priority"], params["version"]
-    if not 1 <= vrid <= 255:
-        raise KeepalivedInputError("virtual_router_id", vrid, "must be between 1 and 255")
-    if not 1 <= priority <= 254:
-        raise KeepalivedInputError("priority", priority, "must be between 1 and 254 (255 is the address owner's)")
-    advert = params["advert_int"]
-    if version == 2 and (advert != int(advert) or not 1 <= advert <= 255):
-        raise KeepalivedInputError("advert_int", advert, "VRRP version 2 takes whole seconds from 1 to 255 "
-                                                         "(fractions need version: 3)")
-    if version == 3 and (round(advert * 100) != advert * 100 or not 0.01 <= advert <= 40.95):
-        raise KeepalivedInputError("advert_int", advert, "VRRP version 3 takes 0.01 to 40.95 s in hundredths")
-    password = params.get("auth_pass")
-    if password is not None:
-        if version == 3:
-            raise KeepalivedInputError("auth_pass", MASK, "VRRP version 3 has no authentication")
-        if len(password) > 8:
-            raise KeepalivedInputError("auth_pass", MASK, f"{len(password)} characters: keepalived keeps 8")
-        if not PASSWORD.match(password):
-            raise KeepalivedInputError("auth_pass", MASK, "use printable ASCII without spaces, quotes or backslashes")
-    if params["nopreempt"] and params["initial_state"] == "MASTER":
-        raise KeepalivedInputError("nopreempt", True, "keepalived ignores it with initial_state MASTER: "
-                                                      "use initial_state BACKUP on every node")
-    if params.get("preempt_delay") is not None:
-        if params["nopreempt"]:
-            raise KeepalivedInputError("preempt_delay", params["preempt_delay"], "has no effect with nopreempt")
-        if not 0 <= params["preempt_delay"] <= 1000:
-            raise KeepalivedInputError("preempt_delay", params["preempt_delay"], "must be between 0 and 1000 s")
-    vips = _vips("virtual_ipaddresses", params["virtual_ipaddresses"], interface)
-    if not vips:
-        raise KeepalivedInputError("virtual_ipaddresses", [], "at least one address is needed")
-    families = {ipaddress.ip_interface(vip["address"]).version for vip in vips}
-    if len(families) > 1:
-        raise KeepalivedInputError("virtual_ipaddresses", [vip["address"] for vip in vips],
-                                   "one address family per instance (put the other in virtual_ipaddresses_excluded)")
-    if families == {6} and version == 2:
-        raise KeepalivedInputError("virtual_ipaddresses", vips[0]["address"], "IPv6 needs version: 3")
-    excluded = _vips("virtual_ipaddresses_excluded", params.get("virtual_ipaddresses_excluded"), interface)
-    src = params.get("unicast_src_ip")
-    if src is not None:
-        src = str(_address("unicast_src_ip", src, prefix=False))
-    peers = []
-    for index, peer in enumerate(params.get("unicast_peers") or []):
-        address = str(_address(f"unicast_peers[{index}]", peer, prefix=False))
-        if address == src:
-            raise KeepalivedInputError(f"unicast_peers[{index}]", peer, "is this node's own unicast_src_ip")
-        if address in peers:
-            raise KeepalivedInputError(f"unicast_peers[{index}]", peer, "listed twice")
-        peers.append(address)
-    if src is not None and not peers:
-        raise KeepalivedInputError("unicast_src_ip", src, "needs unicast_peers")
-    result = {
-        "name": name, "initial_state": params["initial_state"], "interface": interface,
-        "virtual_router_id": vrid, "priority": priority, "advert_int": advert, "version": version,
-        "auth_pass": password, "nopreempt": bool(params["nopreempt"]), "preempt_delay": params.get("preempt_delay"),
-        "virtual_ipaddresses": vips, "virtual_ipaddresses_excluded": excluded,
-        "track_interfaces": _tracked("track_interfaces", params.get("track_interfaces"), INTERFACE),
-        "track_scripts": _tracked("track_scripts", params.get("track_scripts"), NAME),
-        "track_files": _tracked("track_files", params.get("track_files"), NAME),
-        "unicast_src_ip": src, "unicast_peers": peers,
-    }
-    for field in NOTIFY:
-        result[field] = _notify(field, params.get(field))
-    for field in GARP:
-        value = params.get(field)
-        if value is not None and value < 0:
-            raise KeepalivedInputError(field, value, "must be 0 or more")
-        result[field] = value
-    return result
+    """The instance `params` (vrrp_instance's options) declare, every field checked: {field: value}.
+    Raises InputError, or InputErrors naming every bad field and value (a password never shown)."""
+    inst: dict = {}
+    try:
+        checked(INSTANCE_FIELDS, params, partial=inst)
+        errors = []
+    except BAD_INPUT as exc:
+        errors = errors_of(exc)
+    collect([lambda error=error: raise_error(error) for error in errors]
+            + [check for names, check in _instance_rules(inst) if all(name in inst for name in names)])
+    for name in ("unicast_peers", "virtual_ipaddresses", "virtual_ipaddresses_excluded", "track_interfaces",
+                 "track_scripts", "track_files"):
+        inst[name] = inst[name] or []
+    return inst
+
+
+def _module_check(params: dict) -> dict | None:
+    """vrrp_instance's parameters -> the instance (None with state=absent, after its name is checked)."""
+    module = checked([MODULE[name] for name in ("apply_timeout", "wait_timeout")], params)
+    for name in ("config_dir", "main_config"):
+        if not os.path.isabs(params[name]):
+            raise InputError(name, params[name], "must be an absolute path")
+    if params["state"] == "absent":
+        _name("name", params["name"], params)
+        return None
+    return dict(instance(params), **module)
+
+
+VRRP_INPUT = ModuleInput(
+    argument_spec=argument_spec(INSTANCE_FIELDS + MODULE_FIELDS),
+    check=_module_check,
+    rules={"required_if": [["state", "present", ["interface", "virtual_router_id", "virtual_ipaddresses"]]]},
+)
 
 
 def public(inst: dict) -> dict:
@@ -189,55 +490,59 @@ def public(inst: dict) -> dict:
     return dict(inst, auth_pass=MASK if inst.get("auth_pass") else None)
 
 
-def _number(value: float) -> str:
-    return str(int(value)) if value == int(value) else f"{value:g}"
-
-
-def _vip_line(vip: dict) -> str:
-    words = [vip["address"]]
-    for key in ("brd", "dev", "scope", "label"):
-        if vip.get(key):
-            words += [key, vip[key]]
-    return " ".join(words)
-
-
-def _block(name: str, lines: list[str]) -> list[str]:
-    return [f"    {name} {{", *(f"        {line}" for line in lines), "    }"] if lines else []
-
-
-def _weighted(entries: list[dict]) -> list[str]:
-    return [entry["name"] + (f" weight {entry['weight']}" if entry["weight"] is not None else "") for entry in entries]
-
-
 def render(inst: dict, masked: bool = False) -> str:
-    """keepalived.conf text of the instance; `masked` replaces the password (for diffs and logs)."""
-    lines = [
-        "# Managed by linux_cluster.lvs.vrrp_instance: changes made here are replaced.",
-        f"vrrp_instance {inst['name']} {{",
-        f"    state {inst['initial_state']}",
-        f"    interface {inst['interface']}",
-        f"    virtual_router_id {inst['virtual_router_id']}",
-        f"    priority {inst['priority']}",
-        f"    advert_int {_number(inst['advert_int'])}",
-        f"    version {inst['version']}",
-    ]
-    if inst["nopreempt"]:
-        lines.append("    nopreempt")
-    if inst["preempt_delay"] is not None:
-        lines.append(f"    preempt_delay {inst['preempt_delay']}")
-    if inst["auth_pass"]:
-        secret = MASK if masked else inst["auth_pass"]
-        lines += _block("authentication", ["auth_type PASS", f'auth_pass "{secret}"'])
-    if inst["unicast_src_ip"]:
-        lines.append(f"    unicast_src_ip {inst['unicast_src_ip']}")
-    lines += _block("unicast_peer", inst["unicast_peers"])
-    lines += _block("virtual_ipaddress", [_vip_line(vip) for vip in inst["virtual_ipaddresses"]])
-    lines += _block("virtual_ipaddress_excluded", [_vip_line(vip) for vip in inst["virtual_ipaddresses_excluded"]])
-    lines += _block("track_interface", _weighted(inst["track_interfaces"]))
-    lines += _block("track_script", _weighted(inst["track_scripts"]))
-    lines += _block("track_file", _weighted(inst["track_files"]))
-    lines += [f'    {field} "{inst[field]}"' for field in NOTIFY if inst[field]]
-    lines += [f"    {field} {inst[field]}" for field in GARP if inst[field] is not None]
+    """keepalived.conf text of the instance, its fields in declaration order; `masked` replaces the
+    password (for diffs and logs)."""
+    lines = [HEADER, f"vrrp_instance {inst['name']} {{"]
+    for field in INSTANCE_FIELDS:
+        value = inst.get(field.name)
+        if field.render is None or value is None:
+            continue
+        rendered = _auth_lines(field, value, masked) if field.render is _auth_lines else field.render(field, value)
+        lines += [INDENT + line for line in rendered]
+    return "\n".join([*lines, "}"]) + "\n"
+
+
+# --- vrrp_script -----------------------------------------------------------------------------
+
+USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}( [a-z_][a-z0-9_-]{0,31})?$")
+
+
+def _user(field: str, value: str, _params=None) -> str:
+    if not USER.match(value):
+        raise InputError(field, value, "a user name, or 'USER GROUP'")
+    return value
+
+
+SCRIPT_FIELDS = (
+    Field("name", "str", ("The script's name, which instances track (C(vrrp_script NAME)).",), required=True,
+          check=_name),
+    Field("script", "str", ("The command keepalived runs, its absolute path first; exit 0 is success.",),
+          required=True, check=_command, render=quoted),
+    Field("interval", "int", ("Seconds between runs.",), default=1, bounds=(1, 3600), render=word),
+    Field("timeout", "int", ("Seconds after which a run counts as failed.",), bounds=(1, 3600), render=word),
+    Field("weight", "int", ("Priority change while the script fails; without it a failure puts the instances "
+                            "that track it in FAULT.",), bounds=(-253, 253), render=word),
+    Field("fall", "int", ("Failures in a row before the script counts as failed.",), bounds=(1, 1000), render=word),
+    Field("rise", "int", ("Successes in a row before it counts as succeeding again.",), bounds=(1, 1000),
+          render=word),
+    Field("user", "str", ("User (and optionally C(USER GROUP)) the script runs as; root when not set. keepalived "
+                          "2.2.7's config test is killed by a non-root script user (fixed in 2.2.8).",),
+          check=_user, render=word),
+)
+SCRIPT = {field.name: field for field in SCRIPT_FIELDS}
+
+
+def script(params: dict, parent: str = "") -> dict:
+    """One vrrp_script, every field checked."""
+    return checked(SCRIPT_FIELDS, params, parent)
+
+
+def render_script(entry: dict) -> str:
+    lines = [f"vrrp_script {entry['name']} {{"]
+    for field in SCRIPT_FIELDS:
+        if field.render is not None and entry.get(field.name) is not None:
+            lines += [INDENT + line for line in field.render(field, entry[field.name])]
     return "\n".join([*lines, "}"]) + "\n"
 
 
@@ -251,7 +556,8 @@ def mask(text: str | None) -> str | None:
 
 def config_test_problem(rc: int, out: str, err: str) -> str | None:
     """None when `keepalived -t` accepted the configuration, else why not. keepalived 2.2.7 exits 0
-    when a file or an include is missing and is killed (143) with a non-root script_user."""
+    when a file or an include is missing and is killed (143) with a non-root script_user.
+    The role's keepalived-config-test script gives the same verdict (a unit test runs both)."""
     text = "\n".join(part.strip() for part in (out, err) if part.strip())
     if rc in (143, -15) or "Terminated" in text:
         return ("keepalived's config test was killed (exit 143): keepalived 2.2.7 does this when global_defs "

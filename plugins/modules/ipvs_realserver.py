@@ -131,19 +131,10 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import (
-    IPVSInputError,
-    normalize_address,
-    normalize_realserver,
-    normalize_service,
+    REALSERVER_INPUT,
     rs_name,
     service_key,
     service_name,
-)
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import (
-    REALSERVER_MODULE_SERVICE_NAMES,
-    REALSERVER_MODULE_SERVICE_RULES,
-    realserver_module_spec,
-    service_input,
 )
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import with_realserver
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_runner import (
@@ -155,36 +146,10 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_runner imp
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import IPVSParseError
 
 
-def argument_spec() -> dict:
-    spec = realserver_module_spec()
-    spec["state"] = {"type": "str", "default": "present", "choices": ["present", "absent", "drained"]}
-    spec["drain_timeout"] = {"type": "int", "default": 0}
-    spec["drain_before_remove"] = {"type": "bool", "default": False}
-    return spec
-
-
-def target(params: dict, svc: dict) -> tuple[tuple, dict | None]:
-    """The real server's key and, unless it is to be removed, its desired form."""
-    if params["state"] == "absent":
-        address = normalize_address("address", params["address"])
-        port = params["port"] if params["port"] is not None else (svc["port"] or 0)
-        return (address, port), None
-    rs = normalize_realserver(params, svc)
-    if params["state"] == "drained":
-        rs["weight"] = 0
-    return (rs["address"], rs["port"]), rs
-
-
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, **REALSERVER_MODULE_SERVICE_RULES)
+    module = AnsibleModule(supports_check_mode=True, **REALSERVER_INPUT.module_options())
     params = module.params
-    if params["drain_timeout"] < 0:
-        module.fail_json(msg=f"drain_timeout={params['drain_timeout']}: must be 0 or more seconds")
-    try:
-        svc = normalize_service(service_input(params, REALSERVER_MODULE_SERVICE_NAMES), with_realservers=False)
-        rkey, rs = target(params, svc)
-    except IPVSInputError as exc:
-        module.fail_json(msg=str(exc))
+    svc, rkey, rs = REALSERVER_INPUT.checked(module)
     key = service_key(svc)
     result: dict = {"service": service_name(key), "realserver": rs, "commands": [], "changed": False}
     ipvs = IPVSAdm(module)

@@ -114,46 +114,10 @@ timeouts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import (
-    IPVSInputError,
-    normalize_service,
-    service_key,
-    service_name,
-)
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import service_input, service_spec
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import RULES_INPUT, TIMEOUT_NAMES
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import merge_declared
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_runner import Change, IPVSAdm, IPVSCommandError
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import IPVSParseError, save_text
-
-TIMEOUT_NAMES = ("tcp", "tcpfin", "udp")
-MAX_TIMEOUT = 2 ** 31 - 1
-
-
-def declared_services(items: list[dict]) -> list[dict]:
-    services, seen = [], {}
-    for index, item in enumerate(items):
-        field = f"services[{index}]"
-        svc = normalize_service(service_input(item), field=field, with_realservers=True)
-        key = service_key(svc)
-        if key in seen:
-            raise IPVSInputError(f"{field}: service {service_name(key)} is already declared as services[{seen[key]}]")
-        seen[key] = index
-        services.append(svc)
-    return services
-
-
-def wanted_timeouts(given: dict | None) -> dict:
-    if not given:
-        return {}
-    wanted = {}
-    for name in TIMEOUT_NAMES:
-        value = given.get(name)
-        if value is None:
-            continue
-        if value < 1 or value > MAX_TIMEOUT:
-            raise IPVSInputError(f"timeouts.{name}={value!r}: must be from 1 to {MAX_TIMEOUT} seconds")
-        wanted[name] = value
-    return wanted
 
 
 def timeout_command(current: dict, wanted: dict) -> list[str] | None:
@@ -168,17 +132,8 @@ def timeouts_line(timeouts: dict) -> str:
 
 
 def main() -> None:
-    spec = {
-        "services": {"type": "list", "elements": "dict", "default": [], "options": service_spec(True)},
-        "purge": {"type": "bool", "default": False},
-        "timeouts": {"type": "dict", "options": {name: {"type": "int"} for name in TIMEOUT_NAMES}},
-    }
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    try:
-        declared = declared_services(module.params["services"])
-        timeouts = wanted_timeouts(module.params["timeouts"])
-    except IPVSInputError as exc:
-        module.fail_json(msg=str(exc))
+    module = AnsibleModule(supports_check_mode=True, **RULES_INPUT.module_options())
+    declared, timeouts = RULES_INPUT.checked(module)
     ipvs = IPVSAdm(module)
     needs_kernel = bool(declared or timeouts) and not module.check_mode
     try:

@@ -134,15 +134,9 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import (
-    IPVSInputError,
-    normalize_service,
+    SERVICE_INPUT,
     public_service,
     service_key,
-)
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import (
-    SERVICE_ID_RULES,
-    service_input,
-    service_spec,
 )
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import with_service
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_runner import Change, IPVSAdm, IPVSCommandError
@@ -150,14 +144,9 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import 
 
 
 def main() -> None:
-    spec = service_spec(with_realservers=True)
-    spec["state"] = {"type": "str", "default": "present", "choices": ["present", "absent"]}
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, **SERVICE_ID_RULES)
+    module = AnsibleModule(supports_check_mode=True, **SERVICE_INPUT.module_options())
     present = module.params["state"] == "present"
-    try:
-        wanted = normalize_service(service_input(module.params), with_realservers=True)
-    except IPVSInputError as exc:
-        module.fail_json(msg=str(exc))
+    wanted = SERVICE_INPUT.checked(module)
     key = service_key(wanted)
     ipvs = IPVSAdm(module)
     try:

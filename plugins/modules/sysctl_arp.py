@@ -15,7 +15,11 @@ description:
   - LVS-DR and LVS-TUN real servers carry the virtual IP on C(lo) or C(tunl0) and must neither answer nor
     announce ARP for it; the usual settings are O(arp_ignore=1) and O(arp_announce=2) on V(all) (and on the
     interface that holds the VIP). Set them before the VIP is added.
-  - The module owns the file at O(path) completely; use one path per set of settings.
+  - The module owns the file at O(path) completely; use one path per set of settings. A setting the file no longer
+    holds goes back to the value it gets at boot.
+  - Live values are written only where they differ. Where C(/proc/sys) is read-only (in a container), a value that
+    differs is reported with a warning and left to the next boot.
+  - M(linux_cluster.lvs.sysctl_file) does the same for any settings.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
@@ -57,7 +61,9 @@ options:
   state:
     description:
       - V(present) sets the values live and in O(path).
-      - V(absent) removes O(path) and sets every value it held back to the kernel default V(0).
+      - V(absent) removes O(path) and sets every value it held back to the value it gets at boot from the rest
+        of the sysctl configuration (C(/etc/sysctl.d), C(/usr/lib/sysctl.d), C(/etc/sysctl.conf) and the others
+        C(systemd-sysctl) reads), or else the kernel's default (V(0) for these settings).
     type: str
     default: present
     choices: [present, absent]
@@ -89,10 +95,19 @@ EXAMPLES = r"""
 
 RETURN = r"""
 settings:
-  description: The live value of each managed setting afterwards, keyed C(INTERFACE.KEY).
+  description: The live value of each managed setting afterwards, by its C(net.ipv4.conf...) name.
   returned: always
   type: dict
-  sample: {"all.arp_ignore": 1, "all.arp_announce": 2, "lo.arp_ignore": 1, "lo.arp_announce": 2}
+  sample: {"net.ipv4.conf.all.arp_ignore": "1", "net.ipv4.conf.all.arp_announce": "2"}
+released:
+  description: Settings the file no longer holds, with the value each goes back to (its value at boot).
+  returned: always
+  type: dict
+fixed:
+  description: Settings whose live value differs but cannot be written here (read-only C(/proc/sys)).
+  returned: always
+  type: list
+  elements: str
 changed_settings:
   description: The live settings that changed (or would change in check mode), as C(net.ipv4.conf...) names.
   returned: always
@@ -105,105 +120,31 @@ path:
   type: str
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._files import read_text, replace_file
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._sysctl_arp import (
-    SysctlInputError,
-    parse_file,
-    proc_path,
-    render,
-    runtime_changes,
-    sysctl_name,
-    validate,
-)
-
-PROC_SYS = "/proc/sys"
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._sysctl import ARP_INPUT
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._sysctl_runner import SysctlError, converge, read
 
 
-def read_live(items) -> dict:
-    live = {}
-    for interface, key in items:
-        try:
-            with open(os.path.join(PROC_SYS, proc_path(interface, key))) as handle:
-                live[(interface, key)] = int(handle.read().strip())
-        except FileNotFoundError:
-            live[(interface, key)] = None
-    return live
-
-
-def write_live(changes: dict) -> None:
-    for (interface, key), (_before, after) in changes.items():
-        with open(os.path.join(PROC_SYS, proc_path(interface, key)), "w") as handle:
-            handle.write(f"{after}\n")
-
-
-def path_problem(path: str, present: bool) -> str | None:
-    """Why `path` cannot be the persistent file, or None. Checked before anything changes."""
-    if not os.path.isabs(path):
-        return "must be an absolute path"
-    if os.path.isdir(path):
-        return "is a directory"
-    if present and not os.path.isdir(os.path.dirname(path)):
-        return f"directory {os.path.dirname(path)} does not exist"
-    return None
+def interface_key(name: str) -> str:
+    """net.ipv4.conf.eth0/100.arp_ignore -> eth0.100.arp_ignore, as the result names a setting."""
+    _net, _ipv4, _conf, interface, key = name.split(".")
+    return f"{interface.replace('/', '.')}.{key}"
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "interfaces": {"type": "list", "elements": "str", "default": ["all"]},
-            "arp_ignore": {"type": "int", "choices": [0, 1, 2, 3, 4, 5, 6, 7, 8]},
-            "arp_announce": {"type": "int", "choices": [0, 1, 2]},
-            "rp_filter": {"type": "int", "choices": [0, 1, 2]},
-            "path": {"type": "path", "default": "/etc/sysctl.d/90-linux-cluster-lvs-arp.conf"},
-            "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
-        },
-        required_if=[["state", "present", ["arp_ignore", "arp_announce", "rp_filter"], True]],
-        supports_check_mode=True,
-    )
-    params, path = module.params, module.params["path"]
-    problem = path_problem(path, params["state"] == "present")
-    if problem:
-        module.fail_json(msg=f"path={path!r}: {problem}; nothing was changed")
-    old_text = read_text(path)
-    if params["state"] == "present":
-        try:
-            wanted = validate(params["interfaces"], params)
-        except SysctlInputError as exc:
-            module.fail_json(msg=str(exc))
-        new_text = render(wanted)
-    else:
-        wanted = {item: 0 for item in parse_file(old_text or "")}
-        new_text = None
-    live = read_live(wanted)
-    missing = sorted({iface for (iface, _key), value in live.items() if value is None})
-    if missing and params["state"] == "present":
-        module.fail_json(msg=f"interfaces={missing[0]!r}: no such interface "
-                             f"(no {PROC_SYS}/net/ipv4/conf/{missing[0]}); nothing was changed")
-    changes = {item: pair for item, pair in runtime_changes(live, wanted).items() if pair[0] is not None}
-    file_changed = old_text != new_text
-    result = {
-        "changed": bool(changes) or file_changed,
-        "path": path,
-        "changed_settings": [sysctl_name(*item) for item in changes],
-        "settings": {f"{iface}.{key}": value for (iface, key), value in sorted(wanted.items())
-                     if live.get((iface, key)) is not None},
-    }
-    if module._diff:
-        def live_lines(pairs, side):
-            return "".join(f"# live {sysctl_name(*item)} = {pair[side]}\n" for item, pair in pairs.items())
-        result["diff"] = {"before": (old_text or "") + live_lines(changes, 0),
-                          "after": (new_text or "") + live_lines(changes, 1),
-                          "before_header": path, "after_header": path}
-    if result["changed"] and not module.check_mode:
-        write_live(changes)
-        if new_text is None:
-            os.unlink(path)
-        elif file_changed:
-            replace_file(path, new_text, 0o644)
+    module = AnsibleModule(supports_check_mode=True, **ARP_INPUT.module_options())
+    path, wanted = ARP_INPUT.checked(module)
+    try:
+        state = read(path, wanted, "sysctl_arp")
+    except SysctlError as exc:
+        if exc.missing:
+            interface = interface_key(exc.missing).rsplit(".", 1)[0]
+            module.fail_json(msg=f"interfaces={interface!r}: no such interface (no /proc/sys/net/ipv4/conf/"
+                                 f"{interface}); nothing was changed")
+        module.fail_json(msg=f"{exc}; nothing was changed")
+    result = converge(module, state)
+    result["settings"] = {interface_key(name): int(value) for name, value in result["settings"].items()}
     module.exit_json(**result)
 
 

@@ -58,3 +58,32 @@ def test_every_integration_target_is_found_and_asserts(target):
 def test_every_role_has_its_documentation_and_api(role):
     for name in ("README.md", "meta/argument_specs.yml", "meta/main.yml", "defaults/main.yml"):
         assert (ROOT / "roles" / role / name).is_file(), name
+
+
+def test_the_role_specs_hold_the_declared_fields():
+    """lvs_director_services and keepalived_ha_instances/_scripts in meta/argument_specs.yml are written from the
+    field declarations (tools/role_specs.py); a field declared and not written there fails here."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import role_specs
+
+    assert role_specs.main(["--check"]) == 0
+
+
+TEMPLATES = sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("roles/*/templates/**/*.j2"))
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_templates_are_named_by_their_target_and_say_they_are_managed(template):
+    role, _templates, *target = Path(template).parts[1:]
+    tasks = "".join(path.read_text() for path in (ROOT / "roles" / role / "tasks").glob("*.yml"))
+    assert f"src: {'/'.join(target)}" in tasks, template
+    assert "/".join(target).startswith(("etc/", "usr/", "var/")), template
+    assert "{{ ansible_managed | comment }}" in (ROOT / template).read_text().splitlines()[:2], template
+
+
+@pytest.mark.parametrize("role", sorted(path.name for path in (ROOT / "roles").iterdir()))
+def test_roles_claim_only_what_the_suite_runs(role):
+    meta = yaml.safe_load((ROOT / "roles" / role / "meta/main.yml").read_text())["galaxy_info"]
+    assert meta["platforms"] == [{"name": "Debian", "versions": ["bookworm"]}]
+    runtime = yaml.safe_load((ROOT / "meta/runtime.yml").read_text())["requires_ansible"]
+    assert runtime == f">={meta['min_ansible_version']}.0"

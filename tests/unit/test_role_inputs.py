@@ -1,10 +1,12 @@
-"""Bad role input stops a play before any task changes anything (run against this machine in check
-mode; nothing reaches a task that acts)."""
+"""Bad role input stops a play before any task changes anything: at the role's argument validation or at
+its preflight, which runs the modules' own validation on the controller. Run against this machine in check
+mode; the play must end at the preflight, with every problem named and no later task of the role run."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,13 +29,21 @@ def play(tmp_path: Path, role: str, variables: dict) -> subprocess.CompletedProc
                           capture_output=True, text=True, env=env, timeout=300, check=False)
 
 
+def tasks_run(output: str, role: str) -> list[str]:
+    return re.findall(rf"^TASK \[linux_cluster\.lvs\.{role} : (.*?)\]", output, re.M)
+
+
 @pytest.mark.parametrize("variables, names", [
     ({"lvs_director_fwmark_rules": [{"mark": 10, "ports": [80]}]}, ["vip"]),
     ({"lvs_director_fwmark_rules": [{"mark": 10, "vip": "192.0.2.51", "ports": ["http"]}]}, ["ports"]),
     ({"lvs_director_timeouts": {"tcp": "soon"}}, ["tcp"]),
     ({"lvs_director_mode": "fast"}, ["lvs_director_mode"]),
+    ({"lvs_director_services": [{"address": "192.0.2.50", "port": 80, "scheduler": "wrrr"}]}, ["wrrr"]),
+    ({"lvs_director_services": [{"address": "192.0.2.50", "port": "http"}]}, ["port"]),
+    ({"lvs_director_services": [{"address": "192.0.2.50", "port": 80, "realservers": [{"weight": 1}]}]},
+     ["address"]),
 ])
-def test_lvs_director_refuses_bad_input_before_any_task(tmp_path, variables, names):
+def test_lvs_director_refuses_mistyped_input_at_argument_validation(tmp_path, variables, names):
     result = play(tmp_path, "lvs_director", variables)
     assert result.returncode != 0
     assert "Validating arguments against arg spec" in result.stdout
@@ -42,12 +52,92 @@ def test_lvs_director_refuses_bad_input_before_any_task(tmp_path, variables, nam
     assert "TASK [linux_cluster.lvs.lvs_director : " not in result.stdout.split("Validating arguments")[1]
 
 
-def test_lvs_director_preflight_names_a_bad_vip_before_install(tmp_path):
-    result = play(tmp_path, "lvs_director", {"lvs_director_fwmark_rules": [{"mark": 10, "vip": "www", "ports": [80]}]})
+PREFLIGHT = {
+    "lvs_director": ("Every director's inputs hold", {
+        "lvs_director_services": [
+            {"address": "192.0.2.50", "port": 80, "scheduler": "wrr",
+             "realservers": [{"address": "rs1.example"}, {"address": "192.0.2.22", "weight": 70000}]},
+            {"fwmark": 10, "port": 80},
+            {"address": "192.0.2.51", "port": 80},
+            {"address": "192.0.2.51", "port": 80, "scheduler": "rr"}],
+        "lvs_director_vips": ["1.2", ":::", "999.1.1.1"],
+        "lvs_director_fwmark_rules": [{"mark": 10, "vip": "www", "ports": [80]}],
+        "lvs_director_masquerade": ["10.0.0.0/33"],
+        "lvs_director_timeouts": {"tcp": 0},
+    }, [
+        "localhost: lvs_director_services[0].realservers[0].address='rs1.example': not an IP address (host names "
+        "are not accepted)",
+        "localhost: lvs_director_services[0].realservers[1].weight=70000: must be from 0 to 65535",
+        "localhost: lvs_director_services[1].fwmark=10: a firewall-mark service takes no protocol, address or port",
+        "localhost: lvs_director_services[3]: service tcp 192.0.2.51:80 is already declared at index 2",
+        "localhost: lvs_director_timeouts.tcp=0: must be from 1 to 2147483647",
+        "localhost: lvs_director_vips[0]='1.2': not an IP address (host names are not accepted)",
+        "localhost: lvs_director_vips[1]=':::': not an IP address (host names are not accepted)",
+        "localhost: lvs_director_vips[2]='999.1.1.1': not an IP address (host names are not accepted)",
+        "localhost: lvs_director_fwmark_rules[0].vip='www': not an IP address (host names are not accepted)",
+        "localhost: lvs_director_masquerade[0]='10.0.0.0/33': not a network (for example 198.51.100.0/24)",
+    ]),
+    "keepalived_ha": ("Every node's inputs hold, and the nodes agree on each instance", {
+        "keepalived_ha_interface": "lo",
+        "keepalived_ha_check_process": "nginx",
+        "keepalived_ha_check_interval": 0,
+        "keepalived_ha_check_fall": 0,
+        "keepalived_ha_mcast_group4": "192.0.2.18",
+        "keepalived_ha_instances": [{"name": "VI_1", "virtual_router_id": 300, "priority": 255,
+                                     "auth_pass": "123456789", "unicast": True,
+                                     "virtual_ipaddresses": [{"address": "2001:db8::50/64"}]}],
+    }, [
+        "localhost: keepalived_ha_check_interval=0: must be from 1 to 3600",
+        "localhost: keepalived_ha_check_fall=0: must be from 1 to 1000",
+        "localhost: keepalived_ha_instances[0].virtual_router_id=300: must be from 1 to 255",
+        "localhost: keepalived_ha_instances[0].priority=255: must be from 1 to 254",
+        "localhost: keepalived_ha_instances[0].auth_pass='********': 9 characters: keepalived keeps 8",
+        "localhost: keepalived_ha_instances[0].virtual_ipaddresses='2001:db8::50/64': IPv6 needs version: 3",
+        "localhost: keepalived_ha_mcast_group4='192.0.2.18': not a multicast address (those are in 224.0.0.0/4)",
+    ]),
+    "heartbeat_ha": ("The cluster's settings hold on every node", {
+        "heartbeat_ha_keepalive": 10, "heartbeat_ha_warntime": 5,
+        "heartbeat_ha_authkeys": [{"index": 1, "method": "sha1", "key": "lab-hb-Key1"}],
+    }, [
+        "heartbeat_ha_keepalive=10: must be below heartbeat_ha_warntime (5)",
+        "heartbeat_ha_nodes=['localhost']: must name at least two distinct nodes",
+    ]),
+    "lvs_realserver_dr": ("Every real server's inputs hold", {
+        "lvs_realserver_dr_vips": ["192.0.2.50", "1.2", "192.0.2.50"],
+        "lvs_realserver_dr_arp_interfaces": ["all", "eth0; reboot"],
+    }, [
+        "localhost: lvs_realserver_dr_vips[1]='1.2': not an IP address (host names are not accepted)",
+        "localhost: lvs_realserver_dr_arp_interfaces='eth0; reboot': not an interface name",
+    ]),
+    "lvs_realserver_tun": ("Every real server's inputs hold", {"lvs_realserver_tun_vips": ["2001:db8::60"]}, [
+        "localhost: lvs_realserver_tun_vips[0]='2001:db8::60': an IPv4 address is required, not IPv6",
+    ]),
+    "lvs_realserver_nat": ("Every real server's inputs hold", {
+        "lvs_realserver_nat_gateway": ":::", "lvs_realserver_nat_device": "eth 0"}, [
+        "localhost: lvs_realserver_nat_gateway=':::': not an IP address (host names are not accepted)",
+        "localhost: lvs_realserver_nat_device='eth 0': not an interface name",
+    ]),
+    "boot_unit": ("Inputs", {"boot_unit_name": "lab-test", "boot_unit_addresses": ["192.0.2.1/33"],
+                             "boot_unit_device": "lo"}, [
+        "boot_unit_addresses[0]='192.0.2.1/33': not an IP address with or without /prefix (host names are not "
+        "accepted)",
+    ]),
+}
+
+
+@pytest.mark.parametrize("role", sorted(PREFLIGHT))
+def test_bad_input_stops_at_the_preflight_with_every_problem_named(tmp_path, role):
+    task, variables, problems = PREFLIGHT[role]
+    result = play(tmp_path, role, variables)
     assert result.returncode != 0
-    failed = result.stdout.split("TASK [linux_cluster.lvs.lvs_director : Inputs are coherent]")[1]
-    assert "lvs_director_fwmark_rules[0].vip='www': must be an IP address" in failed, result.stdout[-2000:]
-    assert "TASK [linux_cluster.lvs.lvs_director : Install]" not in result.stdout
+    ran = tasks_run(result.stdout, role)
+    assert ran and ran[-1] == task, ran
+    failed = result.stdout.split(f"TASK [linux_cluster.lvs.{role} : {task}]")[1]
+    for problem in problems:
+        assert problem in failed, (problem, failed[-3000:])
+    assert re.search(r"^localhost\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=1", result.stdout, re.M)
+    for secret in ("123456789", "lab-hb-Key1"):
+        assert secret not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("variables, names", [
@@ -60,3 +150,9 @@ def test_heartbeat_ha_refuses_bad_input_before_any_task(tmp_path, variables, nam
     assert result.returncode != 0
     assert all(name in result.stdout for name in names), result.stdout[-2000:]
     assert "TASK [linux_cluster.lvs.heartbeat_ha : " not in result.stdout.split("Validating arguments")[1]
+
+
+def test_demo_web_refuses_a_port_that_is_no_number(tmp_path):
+    result = play(tmp_path, "demo_web", {"demo_web_ports": ["http"]})
+    assert result.returncode != 0 and "demo_web_ports" in result.stdout
+    assert "TASK [linux_cluster.lvs.demo_web : " not in result.stdout.split("Validating arguments")[1]

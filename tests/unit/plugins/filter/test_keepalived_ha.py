@@ -1,78 +1,180 @@
-"""The keepalived_ha role's play-wide checks and per-node instance arguments."""
+"""The keepalived_ha role's filters: each node's vrrp_instance arguments and vrrp_scripts from the cluster's
+declaration, every bad input found by vrrp_instance's own validation, and the play-wide checks."""
 
 from __future__ import annotations
 
 import pytest
-from ansible.errors import AnsibleFilterError
 
-from ansible_collections.linux_cluster.lvs.plugins.filter.keepalived_ha import vrrp_node_instances, vrrp_problems
+from ansible_collections.linux_cluster.lvs.plugins.filter.keepalived_ha import (
+    keepalived_ha_node,
+    network_interface,
+    vrrp_problems,
+)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import VRRP_INPUT, instance, render
 
 WEB = {"name": "VI_web", "virtual_router_id": 51, "auth_pass": "s3cret", "priorities": {"dir1": 150, "dir2": 100},
        "virtual_ipaddresses": [{"address": "192.0.2.50/24"}]}
+LINKS = [{"ifname": "lo", "flags": ["LOOPBACK", "UP"], "addr_info": [{"local": "127.0.0.1", "prefixlen": 8}]},
+         {"ifname": "eth0", "flags": ["BROADCAST", "MULTICAST", "UP"],
+          "addr_info": [{"local": "192.0.2.11", "prefixlen": 24}]}]
+ROLE = {"notify": "/etc/keepalived/notify.sh", "router_id": "dir1", "mcast_group4": "224.0.0.18",
+        "garp_master_refresh": 5, "maintenance_file": "/etc/keepalived/down", "maintenance_weight": -100,
+        "check_process": "", "check_url": "", "check_weight": -100, "check_interval": 1, "check_fall": 2,
+        "check_rise": 1, "interface": "", "links": LINKS, "sync_groups": [], "scripts": [],
+        "addresses": {"dir1": "192.0.2.11", "dir2": "192.0.2.12"}}
 
 
-def nodes(*per_host):
-    return {f"dir{index + 1}": instances for index, instances in enumerate(per_host)}
+def node(host: str, instances: list, **settings) -> dict:
+    return keepalived_ha_node({**ROLE, "host": host, "instances": instances, **settings})
 
 
-INTERFACES = {"dir1": "eth0", "dir2": "eth0"}
+def pair(*instances, **settings) -> dict:
+    return {host: node(host, list(instances), **settings)["instances"] for host in ("dir1", "dir2")}
 
 
 def test_a_consistent_pair_has_no_problem():
-    assert vrrp_problems(nodes([WEB], [WEB]), INTERFACES) == []
+    assert node("dir1", [WEB])["problems"] == []
+    assert vrrp_problems(pair(WEB)) == []
+
+
+def test_node_arguments_are_what_vrrp_instance_takes():
+    (args,) = node("dir1", [dict(WEB, unicast=True, initial_states={"dir1": "MASTER"})], check_process="nginx")[
+        "instances"]
+    assert args == {
+        "name": "VI_web", "interface": "eth0", "virtual_router_id": 51, "priority": 150, "initial_state": "MASTER",
+        "auth_pass": "s3cret", "virtual_ipaddresses": [{"address": "192.0.2.50/24"}],
+        "track_scripts": [{"name": "chk_maintenance", "weight": None}, {"name": "chk_process", "weight": None}],
+        "notify": "/etc/keepalived/notify.sh", "unicast_src_ip": "192.0.2.11", "unicast_peers": ["192.0.2.12"]}
+    assert VRRP_INPUT.problems(args) == []
+    (plain,) = node("dir3", [WEB], addresses={})["instances"]
+    assert "priority" not in plain and "unicast_src_ip" not in plain
+    assert instance(VRRP_INPUT.validate(plain)[0])["priority"] == 100
+
+
+def test_every_vrrp_field_reaches_the_node_without_a_line_for_it():
+    """A field the module declares and the role passes on needs nothing in the role: garp_lower_prio_repeat is
+    one the role never names."""
+    (args,) = node("dir1", [dict(WEB, garp_lower_prio_repeat=3, notify_master="/usr/local/bin/mail-me master")])[
+        "instances"]
+    text = render(instance(VRRP_INPUT.validate(args)[0]))
+    assert "    garp_lower_prio_repeat 3" in text and '    notify_master "/usr/local/bin/mail-me master"' in text
+    assert '    notify "/etc/keepalived/notify.sh"' in text
+
+
+def test_bad_inputs_are_all_reported_at_once_naming_what_the_user_set():
+    bad = dict(WEB, interface="eth0", virtual_router_id=300, priorities={"dir1": 255, "dir2": 100},
+               auth_pass="123456789", virtual_ipaddresses=[{"address": "2001:db8::50/64"}])
+    problems = node("dir1", [bad], check_interval=0, check_fall=0, check_process="nginx",
+                    mcast_group4="192.0.2.18")["problems"]
+    assert problems == [
+        "dir1: keepalived_ha_check_interval=0: must be from 1 to 3600",
+        "dir1: keepalived_ha_check_fall=0: must be from 1 to 1000",
+        "dir1: keepalived_ha_instances[0].virtual_router_id=300: must be from 1 to 255",
+        "dir1: keepalived_ha_instances[0].priorities.dir1=255: must be from 1 to 254",
+        "dir1: keepalived_ha_instances[0].auth_pass='********': 9 characters: keepalived keeps 8",
+        "dir1: keepalived_ha_instances[0].virtual_ipaddresses='2001:db8::50/64': IPv6 needs version: 3",
+        "dir1: keepalived_ha_mcast_group4='192.0.2.18': not a multicast address (those are in 224.0.0.0/4)",
+    ]
+    assert "123456789" not in " ".join(problems)
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"name": None}, "keepalived_ha_instances[0].name: required"),
+    ({"virtual_router_id": "x"}, "argument 'virtual_router_id' is of type"),
+    ({"initial_states": {"dir1": "LEADER"}}, "value of initial_state must be one of: MASTER, BACKUP, got: LEADER"),
+    ({"track_scripts": [{"name": "chk_nginx"}]}, "track_scripts[0].name='chk_nginx': no such vrrp_script"),
+    ({"interface": "eth9"}, "interface eth9 of dir1 does not exist"),
+])
+def test_a_bad_instance_is_named(change, words):
+    problems = node("dir1", [dict(WEB, **change)])["problems"]
+    assert any(words in problem for problem in problems), problems
+
+
+def test_multicast_off_is_refused_unless_unicast():
+    links = [dict(LINKS[1], flags=["BROADCAST", "UP"])]
+    assert node("dir1", [WEB], links=links)["problems"] == [
+        "dir1: interface eth0 of dir1 has multicast off, so VRRP adverts cannot go out or in: switch it on in its "
+        "network configuration (ip link set dev eth0 multicast on), or set unicast: true on the instances"]
+    assert node("dir1", [dict(WEB, unicast=True)], links=links)["problems"] == []
+
+
+def test_no_interface_in_the_vips_network():
+    problems = node("dir1", [dict(WEB, virtual_ipaddresses=[{"address": "198.51.100.50/24"}])])["problems"]
+    assert problems == ["dir1: keepalived_ha_interface='': no interface of dir1 has an address in the network of "
+                        "keepalived_ha_instances[0]'s first VIP; set keepalived_ha_interface or "
+                        "keepalived_ha_instances[0].interface"]
+    assert network_interface(LINKS, "192.0.2.80/24") == "eth0" and network_interface(LINKS, "bad") == ""
+
+
+def test_user_scripts_chosen_per_instance():
+    """Seed 002: the operator's own checks, tracked by the first instance only; the second tracks none."""
+    scripts = [{"name": "chk_nginx", "script": "/usr/bin/killall -0 nginx", "interval": 1, "weight": -5, "fall": 2,
+                "rise": 1},
+               {"name": "chk_login", "script": "/etc/keepalived/check-login.sh", "interval": 3, "timeout": 10,
+                "user": "root"}]
+    first = dict(WEB, track_scripts=[{"name": "chk_nginx"}, {"name": "chk_login", "weight": -20}])
+    second = {"name": "VI_2", "virtual_router_id": 52, "track_role_checks": False,
+              "virtual_ipaddresses": [{"address": "192.0.2.51/24"}]}
+    result = node("dir1", [first, second], scripts=scripts)
+    assert result["problems"] == []
+    assert [entry["name"] for entry in result["instances"][0]["track_scripts"]] == [
+        "chk_maintenance", "chk_nginx", "chk_login"]
+    assert "track_scripts" not in result["instances"][1]
+    assert result["scripts_text"].startswith("vrrp_script chk_maintenance {")
+    assert result["scripts_text"].endswith(
+        'vrrp_script chk_nginx {\n    script "/usr/bin/killall -0 nginx"\n    interval 1\n    weight -5\n'
+        '    fall 2\n    rise 1\n}\n\n'
+        'vrrp_script chk_login {\n    script "/etc/keepalived/check-login.sh"\n    interval 3\n    timeout 10\n'
+        '    user root\n}\n')
+
+
+@pytest.mark.parametrize(("script", "words"), [
+    ({"name": "chk_maintenance", "script": "/bin/true"},
+     "keepalived_ha_scripts[0].name='chk_maintenance': is already a script's name"),
+    ({"name": "chk", "script": "killall -0 nginx"}, "keepalived_ha_scripts[0].script='killall -0 nginx': must start "
+                                                    "with the script's absolute path"),
+    ({"name": "chk", "script": "/bin/true", "interval": 0}, "keepalived_ha_scripts[0].interval=0: must be from 1"),
+    ({"name": "chk", "script": "/bin/true", "weight": 254}, "keepalived_ha_scripts[0].weight=254: must be from -253"),
+    ({"name": "chk", "script": "/bin/true", "user": "No-Body!"}, "keepalived_ha_scripts[0].user='No-Body!'"),
+])
+def test_bad_user_scripts(script, words):
+    problems = node("dir1", [WEB], scripts=[script])["problems"]
+    assert any(words in problem for problem in problems), problems
 
 
 @pytest.mark.parametrize(("change", "words"), [
     ({"virtual_router_id": 52}, "virtual_router_id differs between dir1 (51) and dir2 (52)"),
     ({"virtual_ipaddresses": [{"address": "192.0.2.51/24"}]}, "virtual_ipaddresses differs"),
     ({"auth_pass": "other"}, "auth_pass differs between dir1 ((secret)) and dir2 ((secret))"),
+    ({"advert_int": 2}, "advert_int differs between dir1 (1.0) and dir2 (2.0)"),
 ])
 def test_peers_that_disagree(change, words):
-    problems = vrrp_problems(nodes([WEB], [dict(WEB, **change)]), INTERFACES)
+    nodes = {"dir1": node("dir1", [WEB])["instances"], "dir2": node("dir2", [dict(WEB, **change)])["instances"]}
+    problems = vrrp_problems(nodes)
     assert any(words in problem for problem in problems), problems
     assert not any("s3cret" in problem or "other" in problem.split("(")[0] for problem in problems)
 
 
 def test_one_vrid_twice_on_an_interface():
     other = dict(WEB, name="VI_other", virtual_ipaddresses=[{"address": "192.0.2.60/24"}])
-    problems = vrrp_problems(nodes([WEB, other], [WEB, other]), INTERFACES)
-    assert "dir1: virtual_router_id 51 on eth0 is used by instances VI_web and VI_other" in problems
+    assert "dir1: virtual_router_id 51 on eth0 is used by instances VI_web and VI_other" in vrrp_problems(
+        pair(WEB, other))
 
 
 def test_exactly_one_highest_priority():
     tie = dict(WEB, priorities={"dir1": 100, "dir2": 100})
-    assert vrrp_problems(nodes([tie], [tie]), INTERFACES) == [
+    assert vrrp_problems(pair(tie)) == [
         "instance VI_web: dir1 and dir2 share the highest priority 100; give exactly one node the highest"]
-    assert vrrp_problems(nodes([dict(tie, nopreempt=True)], [dict(tie, nopreempt=True)]), INTERFACES) == []
-
-
-def test_nopreempt_with_master_start():
-    bad = dict(WEB, nopreempt=True, initial_state="MASTER")
-    problems = vrrp_problems(nodes([bad], [bad]), INTERFACES)
-    assert any("nopreempt with initial_state MASTER" in problem for problem in problems)
+    assert vrrp_problems(pair(dict(tie, nopreempt=True))) == []
 
 
 def test_dual_master_is_two_instances_each_with_its_own_master():
     other = {"name": "VI_2", "virtual_router_id": 52, "priorities": {"dir1": 100, "dir2": 150},
              "virtual_ipaddresses": [{"address": "192.0.2.51/24"}]}
-    assert vrrp_problems(nodes([WEB, other], [WEB, other]), INTERFACES) == []
-    dir2 = vrrp_node_instances([WEB, other], "dir2", {}, "eth0")
-    assert [(args["name"], args["priority"]) for args in dir2] == [("VI_web", 100), ("VI_2", 150)]
+    nodes = pair(WEB, other)
+    assert vrrp_problems(nodes) == []
+    assert [(args["name"], args["priority"]) for args in nodes["dir2"]] == [("VI_web", 100), ("VI_2", 150)]
 
 
-def test_node_arguments():
-    addresses = {"dir1": "192.0.2.11", "dir2": "192.0.2.12"}
-    (args,) = vrrp_node_instances([dict(WEB, unicast=True)], "dir1", addresses, "eth0", ["chk_maintenance"],
-                                  "/etc/keepalived/notify.sh")
-    assert args["priority"] == 150 and args["interface"] == "eth0" and args["initial_state"] == "BACKUP"
-    assert args["unicast_src_ip"] == "192.0.2.11" and args["unicast_peers"] == ["192.0.2.12"]
-    assert args["track_scripts"] == [{"name": "chk_maintenance", "weight": None}]
-    assert args["notify"] == "/etc/keepalived/notify.sh" and args["auth_pass"] == "s3cret"
-    assert "priorities" not in args and "unicast" not in args
-    (plain,) = vrrp_node_instances([WEB], "dir3", addresses, "eth1")
-    assert plain["priority"] == 100 and "unicast_src_ip" not in plain
-
-
-def test_an_instance_without_name():
-    with pytest.raises(AnsibleFilterError, match=r"keepalived_ha_instances\[0\]"):
-        vrrp_node_instances([{"virtual_router_id": 1}], "dir1", {})
+def test_an_instance_that_fails_its_own_checks_is_left_to_the_nodes_preflight():
+    assert vrrp_problems({"dir1": [{"name": "VI_1", "virtual_router_id": 300}], "dir2": []}) == []

@@ -24,18 +24,29 @@ def test_masquerade_rule():
 
 
 @pytest.mark.parametrize("rules, message", [
-    ([{"mark": 10, "ports": [80]}], "rules[0].vip=None: must be an IP address"),
-    ([{"mark": 10, "vip": "www", "ports": [80]}], "rules[0].vip='www': must be an IP address"),
-    ([{"vip": "192.0.2.51", "ports": [80]}], "rules[0].mark=None: must be an integer"),
-    ([{"mark": 0, "vip": "192.0.2.51", "ports": [80]}], "rules[0].mark=0: must be an integer from 1"),
+    ([{"mark": 10, "ports": [80]}], "rules[0].vip=None: an IP address is required"),
+    ([{"mark": 10, "vip": "www", "ports": [80]}], "rules[0].vip='www': not an IP address"),
+    ([{"vip": "192.0.2.51", "ports": [80]}], "rules[0].mark=None: an integer from 1 to 4294967295 is required"),
+    ([{"mark": 0, "vip": "192.0.2.51", "ports": [80]}], "rules[0].mark=0: must be from 1"),
     ([{"mark": 10, "vip": "192.0.2.51"}], "rules[0].ports=None: must be a non-empty list"),
-    ([{"mark": 10, "vip": "192.0.2.51", "ports": [80, 70000]}], "rules[0].ports[1]=70000: must be an integer"),
+    ([{"mark": 10, "vip": "192.0.2.51", "ports": [80, 70000]}], "rules[0].ports[1]=70000: must be from 1 to 65535"),
     ([{"mark": 10, "vip": "192.0.2.51", "ports": [80], "protocol": "icmp"}], "rules[0].protocol='icmp': must be"),
 ])
 def test_bad_fwmark_rule_names_field_and_value(rules, message):
     with pytest.raises(AnsibleFilterError) as exc:
         fwmark_rules(rules, "rules")
     assert str(exc.value).startswith(message), str(exc.value)
+
+
+def test_every_bad_field_at_once():
+    with pytest.raises(AnsibleFilterError) as exc:
+        fwmark_rules([{"mark": 0, "vip": "1.2", "ports": ["http"]}, {"mark": 5, "vip": "999.1.1.1", "ports": [1]}],
+                     "lvs_director_fwmark_rules")
+    assert str(exc.value) == ("lvs_director_fwmark_rules[0].mark=0: must be from 1 to 4294967295; "
+                              "lvs_director_fwmark_rules[0].vip='1.2': not an IP address (host names are not "
+                              "accepted); lvs_director_fwmark_rules[0].ports[0]='http': an integer from 1 to 65535 "
+                              "is required; lvs_director_fwmark_rules[1].vip='999.1.1.1': not an IP address (host "
+                              "names are not accepted)")
 
 
 def test_bad_network():

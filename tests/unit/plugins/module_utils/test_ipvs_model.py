@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import IPVSInputError, normalize_service
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import InputError
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import normalize_service
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import SCHEDULERS, netmask_text
 
 
@@ -112,11 +113,11 @@ def test_nat_port_mapping_and_tunnels():
      "192.0.2.21"),
 ])
 def test_bad_input_names_field_and_value(spec, field, value):
-    with pytest.raises(IPVSInputError) as exc:
+    with pytest.raises(InputError) as exc:
         normalize_service(spec)
     assert str(exc.value).startswith(f"{field}={value!r}:"), str(exc.value)
 
 
 def test_nested_field_names_carry_the_prefix():
-    with pytest.raises(IPVSInputError, match=r"^services\[3\]\.realservers\[0\]\.weight=70000:"):
+    with pytest.raises(InputError, match=r"^services\[3\]\.realservers\[0\]\.weight=70000:"):
         normalize_service(svc(realservers=[{"address": "192.0.2.21", "weight": 70000}]), field="services[3]")

@@ -203,7 +203,7 @@ def test_rules_text_keeps_thresholds_that_ipvsadm_save_drops(fake_ipvs, run_modu
 def test_rules_duplicate_and_bad_items(fake_ipvs, run_module):
     fake = fake_ipvs(TABLE)
     failed, result = run_module(ipvs_rules.main, {"services": [WEB, WEB]})
-    assert failed and "services[1]: service tcp 192.0.2.50:80 is already declared as services[0]" in result["msg"]
+    assert failed and "services[1]: service tcp 192.0.2.50:80 is already declared at index 0" in result["msg"]
     failed, result = run_module(ipvs_rules.main, {"services": [{"fwmark": 3, "address": "192.0.2.1"}]})
     assert failed and result["msg"].startswith("services[0].fwmark=3:")
     failed, result = run_module(ipvs_rules.main, {"timeouts": {"tcp": 0}})

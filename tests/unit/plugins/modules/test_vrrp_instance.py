@@ -10,6 +10,7 @@ import os
 import pytest
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.linux_cluster.lvs.plugins.module_utils import _keepalived_runner
 from ansible_collections.linux_cluster.lvs.plugins.modules import vrrp_instance
 
 SECRET = "Zq7!x#9p"
@@ -71,8 +72,8 @@ def host(tmp_path, monkeypatch):
         fake = FakeHost(tmp_path, **kwargs)
         monkeypatch.setattr(AnsibleModule, "run_command", lambda _self, argv, **kw: fake.run_command(argv, **kw))
         monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda _self, name, **_kw: name)
-        monkeypatch.setattr(vrrp_instance, "JSON_DUMP", fake.dump_path)
-        monkeypatch.setattr(vrrp_instance.os, "kill", fake.kill)
+        monkeypatch.setattr(_keepalived_runner, "JSON_DUMP", fake.dump_path)
+        monkeypatch.setattr(_keepalived_runner.os, "kill", fake.kill)
         return fake
     return make
 

@@ -1,0 +1,273 @@
+# Copyright (c) linux_cluster.lvs contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""User input, one way for the whole collection: the error every module and filter raises for a bad
+value (the field, the value, why), the checks they share, and a module's input as one object that the
+module itself and the roles' preflight on the controller run alike.
+
+Pure functions; the argument-spec validation is ansible-core's own (the one AnsibleModule runs).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+# The value of an error that names a field only (a missing or duplicated item).
+NOVALUE = object()
+SECRET = "(secret)"
+# Interface names as the kernel takes them: 1-15 characters, no blank, '/' or ':' (':' only in an
+# IPv4 label, which is not an interface).
+INTERFACE = re.compile(r"^[A-Za-z0-9_.@-]{1,15}$")
+
+
+class InputError(ValueError):
+    """A field whose value cannot be used: `field=value: why`. A secret's value is never shown."""
+
+    def __init__(self, field: str, value: object = NOVALUE, why: str = "", secret: bool = False):
+        self.field, self.value, self.why, self.secret = field, value, why, secret
+        super().__init__(self.message())
+
+    def message(self, prefix: str = "") -> str:
+        name = prefix + self.field
+        if self.value is NOVALUE:
+            return f"{name}: {self.why}" if name else self.why
+        return f"{name}={SECRET if self.secret else repr(self.value)}: {self.why}"
+
+    def under(self, parent: str) -> InputError:
+        """The same error for a field inside `parent` ('' leaves it as it is)."""
+        return InputError(sub(parent, self.field), self.value, self.why, self.secret)
+
+
+class InputErrors(ValueError):
+    """Several bad fields, reported together."""
+
+    def __init__(self, errors: Iterable[InputError]):
+        self.errors = list(errors)
+        super().__init__("; ".join(str(error) for error in self.errors))
+
+
+# What a bad input raises: one error, or several at once.
+BAD_INPUT = (InputError, InputErrors)
+
+
+def errors_of(exc: InputError | InputErrors) -> list[InputError]:
+    return exc.errors if isinstance(exc, InputErrors) else [exc]
+
+
+def raise_error(error: InputError) -> None:
+    """For collect(): a problem found already, raised in its turn."""
+    raise error
+
+
+def collect(checks: Iterable[Callable[[], Any]]) -> list:
+    """Run every check; their results, or InputErrors with every problem any of them raised."""
+    results, errors = [], []
+    for check in checks:
+        try:
+            results.append(check())
+        except BAD_INPUT as exc:
+            errors += errors_of(exc)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise InputErrors(errors)
+    return results
+
+
+def sub(parent: str, name: str) -> str:
+    """Field `name` inside `parent`: 'services[0]' + 'port' -> 'services[0].port', '' + 'port' -> 'port'."""
+    if not parent:
+        return name
+    return parent + name if name.startswith("[") or not name else f"{parent}.{name}"
+
+
+def given(value: object) -> bool:
+    return value not in (None, "")
+
+
+def integer(field: str, value: object, low: int, high: int) -> int:
+    """A whole number from `low` to `high` (a bool is not one; '10' is)."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise InputError(field, value, f"an integer from {low} to {high} is required")
+    try:
+        number = int(value) if isinstance(value, (int, float)) else int(str(value).strip(), 10)
+    except (TypeError, ValueError):
+        raise InputError(field, value, f"an integer from {low} to {high} is required") from None
+    if not low <= number <= high:
+        raise InputError(field, value, f"must be from {low} to {high}")
+    return number
+
+
+def number(field: str, value: object, low: float, high: float, places: int | None = None) -> float:
+    """A number from `low` to `high`, with at most `places` decimal places when given."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        result = float(value)
+    except (TypeError, ValueError):
+        raise InputError(field, value, f"a number from {low:g} to {high:g} is required") from None
+    if not low <= result <= high:
+        raise InputError(field, value, f"must be from {low:g} to {high:g}")
+    if places is not None and round(result, places) != result:
+        raise InputError(field, value, f"at most {places} decimal places")
+    return result
+
+
+def choice(field: str, value: object, choices: Iterable) -> Any:
+    options = tuple(choices)
+    if value not in options:
+        raise InputError(field, value, "must be one of " + ", ".join(str(option) for option in options))
+    return value
+
+
+def ip_address(field: str, value: object, version: int | None = None, prefix: bool | None = False,
+               multicast: bool = False) -> str:
+    """An IP literal checked with `ipaddress` (never a regex), compressed. `prefix`: False refuses
+    ADDRESS/PREFIX, True requires it, None accepts both; the result keeps what was given. `version`
+    4 or 6 refuses the other family; `multicast` requires a multicast address."""
+    text = value.strip() if isinstance(value, str) else ""
+    kind = {4: "an IPv4 ", 6: "an IPv6 "}.get(version, "an IP ") + "address"
+    want = kind + {True: "/prefix", None: " with or without /prefix"}.get(prefix, "")
+    if not text:
+        raise InputError(field, value, f"{want} is required")
+    has_prefix = "/" in text
+    if has_prefix and prefix is False:
+        raise InputError(field, value, f"{kind} without a prefix is required")
+    if not has_prefix and prefix is True:
+        raise InputError(field, value, f"{want} is required (for example 192.0.2.50/24)")
+    try:
+        if has_prefix:
+            interface = ipaddress.ip_interface(text)
+            address, shown = interface.ip, f"{interface.ip.compressed}/{interface.network.prefixlen}"
+            if interface.network.prefixlen != int(text.rsplit("/", 1)[1]):
+                raise ValueError
+        else:
+            address = ipaddress.ip_address(text)
+            shown = address.compressed
+    except ValueError:
+        raise InputError(field, value, f"not {want} (host names are not accepted)") from None
+    if version is not None and address.version != version:
+        raise InputError(field, value, f"{kind} is required, not IPv{address.version}")
+    if multicast and not address.is_multicast:
+        block = "224.0.0.0/4" if address.version == 4 else "ff00::/8"
+        raise InputError(field, value, f"not a multicast address (those are in {block})")
+    return shown
+
+
+def ip_network(field: str, value: object, version: int | None = None) -> str:
+    """A network ADDRESS/PREFIX (host bits allowed) -> its canonical form, 198.51.100.0/24."""
+    try:
+        network = ipaddress.ip_network(str(value).strip(), strict=False)
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError
+    except ValueError:
+        raise InputError(field, value, "not a network (for example 198.51.100.0/24)") from None
+    if version is not None and network.version != version:
+        raise InputError(field, value, f"an IPv{version} network is required")
+    return network.with_prefixlen
+
+
+def interface_name(field: str, value: object) -> str:
+    if not isinstance(value, str) or value in (".", "..") or not INTERFACE.match(value):
+        raise InputError(field, value, "not an interface name (1-15 letters, digits, '_', '.', '@' or '-')")
+    return value
+
+
+def absolute_path(field: str, value: object) -> str:
+    if not isinstance(value, str) or not value.startswith("/") or "\n" in value:
+        raise InputError(field, value, "an absolute path is required")
+    return value
+
+
+def addresses(field: str, values: object, version: int | None = None, prefix: bool | None = False,
+              at_least: int = 0) -> list[str]:
+    """A list of addresses, every bad one named; duplicates refused."""
+    if values is None:
+        values = []
+    if not isinstance(values, list):
+        raise InputError(field, values, "a list of addresses is required")
+    if len(values) < at_least:
+        raise InputError(field, values, f"at least {at_least} address{'es' if at_least > 1 else ''} required")
+    checked = collect([lambda index=index, value=value: ip_address(f"{field}[{index}]", value, version, prefix)
+                       for index, value in enumerate(values)])
+    for index, address in enumerate(checked):
+        if address in checked[:index]:
+            raise InputError(f"{field}[{index}]", values[index], "listed twice")
+    return checked
+
+
+# --- a module's input, run alike by the module and by a role's preflight -----------------
+
+RULES = ("mutually_exclusive", "required_together", "required_one_of", "required_if", "required_by")
+
+
+@dataclass(frozen=True)
+class ModuleInput:
+    """What a module accepts: its argument spec and the rules between options (AnsibleModule's own
+    validation), then `check`, which turns the validated parameters into what the module works with
+    and raises InputError or InputErrors for a bad value."""
+
+    argument_spec: dict
+    check: Callable[[dict], Any]
+    rules: dict = field(default_factory=dict)
+
+    def module_options(self) -> dict:
+        """Keyword arguments of AnsibleModule (argument_spec and the rules)."""
+        return {"argument_spec": self.argument_spec, **self.rules}
+
+    def validate(self, args: dict) -> tuple[dict, list[str]]:
+        """The parameters as AnsibleModule would hand them to the module (types converted, defaults
+        filled) and the messages of its validation, which the module would fail with."""
+        validator = ArgumentSpecValidator(self.argument_spec, **{name: self.rules[name] for name in RULES
+                                                                 if name in self.rules})
+        result = validator.validate(dict(args or {}))
+        secrets = [str(value) for value in result._no_log_values if str(value)]
+        messages = []
+        for message in result.errors.messages:
+            for secret in secrets:
+                message = message.replace(secret, "********")
+            messages.append(message)
+        return result.validated_parameters, messages
+
+    def problems(self, args: dict) -> list[InputError | str]:
+        """Every problem the module would find in `args`, without running it: its argument validation
+        first, then its own checks."""
+        params, messages = self.validate(args)
+        if messages:
+            return messages
+        try:
+            self.check(params)
+        except BAD_INPUT as exc:
+            return errors_of(exc)
+        return []
+
+    def checked(self, module) -> Any:
+        """In a module: `check` of its parameters, or fail_json naming every bad field."""
+        try:
+            return self.check(module.params)
+        except BAD_INPUT as exc:
+            module.fail_json(msg=f"{exc}; nothing was changed")
+            raise  # fail_json exits; this only tells the reader (and type checkers)
+
+
+def problem_lines(problems: Iterable[InputError | str], where: str = "", names: dict | None = None,
+                  parent: str = "") -> list[str]:
+    """Problems as sentences for a preflight: `where` first ('dir1: '), each field's first part renamed
+    by `names` ({'services': 'lvs_director_services'}) to the variable the user set, inside `parent`
+    ('keepalived_ha_instances[0]'); a message of the argument validation is kept as it is."""
+    names = names or {}
+    lines = []
+    for problem in problems:
+        if isinstance(problem, InputError):
+            head, dot, rest = problem.field.partition(".")
+            base, bracket, index = head.partition("[")
+            renamed = sub(parent, names.get(base, base) + bracket + index + dot + rest)
+            lines.append(where + InputError(renamed, problem.value, problem.why, problem.secret).message())
+        else:
+            lines.append(where + (f"{parent}: " if parent else "") + str(problem))
+    return lines

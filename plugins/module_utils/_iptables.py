@@ -1,0 +1,71 @@
+# Copyright (c) linux_cluster.lvs contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""iptables rules as data (the rule lists linux_cluster.lvs.boot_unit holds): a director's firewall marks
+and masquerade, and VRRP adverts accepted on an interface. Each field checked; InputError(s) name them.
+Pure functions."""
+
+from __future__ import annotations
+
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
+    InputError,
+    collect,
+    integer,
+    interface_name,
+    ip_address,
+    ip_network,
+)
+
+PROTOCOLS = ("tcp", "udp", "sctp")
+VRRP_PROTOCOL = "112"
+
+
+def _fwmark_rule(field: str, rule: object) -> dict:
+    if not isinstance(rule, dict):
+        raise InputError(field, rule, "must be a dict with mark, vip, protocol and ports")
+    protocol = str(rule.get("protocol") or "tcp")
+    ports = rule.get("ports")
+
+    def port_list() -> list[int]:
+        if not isinstance(ports, list) or not ports:
+            raise InputError(f"{field}.ports", ports, "must be a non-empty list of ports")
+        return collect([lambda pos=pos, port=port: integer(f"{field}.ports[{pos}]", port, 1, 65535)
+                        for pos, port in enumerate(ports)])
+
+    def protocol_name() -> str:
+        if protocol not in PROTOCOLS:
+            raise InputError(f"{field}.protocol", protocol, f"must be one of {', '.join(PROTOCOLS)}")
+        return protocol
+
+    mark, vip, protocol, ports = collect([
+        lambda: integer(f"{field}.mark", rule.get("mark"), 1, 2 ** 32 - 1),
+        lambda: ip_address(f"{field}.vip", rule.get("vip")),
+        protocol_name,
+        port_list,
+    ])
+    return {"table": "mangle", "chain": "PREROUTING", "rule": [
+        "-d", vip, "-p", protocol, "-m", "multiport", "--dports", ",".join(map(str, ports)),
+        "-m", "comment", "--comment", f"linux_cluster.lvs fwmark {mark}", "-j", "MARK", "--set-mark", str(mark)]}
+
+
+def fwmark_rule_list(rules: list, name: str = "fwmark_rules") -> list[dict]:
+    """[{mark, vip, protocol, ports}] -> mangle PREROUTING rules that mark the VIP's ports; InputError(s)."""
+    return collect([lambda index=index, rule=rule: _fwmark_rule(f"{name}[{index}]", rule)
+                    for index, rule in enumerate(rules or [])])
+
+
+def masquerade_rule_list(networks: list, name: str = "masquerade") -> list[dict]:
+    """[NETWORK, ...] -> nat POSTROUTING rules masquerading what leaves each network for elsewhere."""
+    texts = collect([lambda index=index, network=network: ip_network(f"{name}[{index}]", network)
+                     for index, network in enumerate(networks or [])])
+    return [{"table": "nat", "chain": "POSTROUTING", "rule": [
+        "-s", text, "!", "-d", text, "-m", "comment", "--comment", f"linux_cluster.lvs masquerade {text}",
+        "-j", "MASQUERADE"]} for text in texts]
+
+
+def vrrp_accept_rule_list(interfaces: list, name: str = "interfaces") -> list[dict]:
+    """[INTERFACE, ...] -> filter INPUT rules, inserted first, that accept VRRP adverts on each interface."""
+    names = collect([lambda index=index, interface=interface: interface_name(f"{name}[{index}]", interface)
+                     for index, interface in enumerate(interfaces or [])])
+    return [{"table": "filter", "chain": "INPUT", "insert": True, "rule": [
+        "-i", text, "-p", VRRP_PROTOCOL, "-m", "comment", "--comment", f"linux_cluster.lvs VRRP on {text}",
+        "-j", "ACCEPT"]} for text in names]
