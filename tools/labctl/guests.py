@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from labctl import host, repo, topology
+from labctl import host, repo, topology, xstate
 
 SSH_OPTIONS = [
     "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
@@ -125,7 +125,7 @@ def start(name: str, image: Path, mem: str, backend: str = "uml", keep_disk: boo
         return start_qemu(name, image, mem, keep_disk)
     log = open(run_dir / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child
     # Guest memory is a file in TMPDIR: always the tmpfs /dev/shm (check_host), whatever the caller's TMPDIR.
-    env = dict(os.environ, TMPDIR="/dev/shm")
+    env = dict(os.environ, TMPDIR="/dev/shm", LD_PRELOAD=str(xstate.library()))
     proc = subprocess.Popen(
         ["ip", "netns", "exec", host.namespace(), *uml_argv(name, image, run_dir, mem)],
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env,

@@ -23,7 +23,9 @@ PACKAGES = (
     "iptables", "netcat-openbsd", "tcpdump", "less", "cluster-glue", "resource-agents",
 )
 
-HOST_PACKAGES = ("user-mode-linux", "uml-utilities", "mmdebstrap", "e2fsprogs", "iproute2", "openssh-client")
+# gcc and libc6-dev build the ptrace wrapper that lets UML boot on hosts with AMX (labctl/xstate.py).
+HOST_PACKAGES = ("user-mode-linux", "uml-utilities", "mmdebstrap", "e2fsprogs", "iproute2", "openssh-client", "gcc",
+                 "libc6-dev")
 
 # The QEMU/TCG backend boots Debian's own kernel from a small initrd (virtio disk and NIC, ext4).
 QEMU_PACKAGES = ("linux-image-amd64", "lz4")
