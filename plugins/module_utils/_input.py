@@ -269,5 +269,10 @@ def problem_lines(problems: Iterable[InputError | str], where: str = "", names: 
             renamed = sub(parent, names.get(base, base) + bracket + index + dot + rest)
             lines.append(where + InputError(renamed, problem.value, problem.why, problem.secret).message())
         else:
-            lines.append(where + (f"{parent}: " if parent else "") + str(problem))
+            # ansible-core's own message, which names the option it is found in: the variable instead.
+            text = FOUND_IN.sub(lambda match: match.group(1) + names.get(match.group(2), match.group(2)), str(problem))
+            lines.append(where + (f"{parent}: " if parent else "") + text)
     return lines
+
+
+FOUND_IN = re.compile(r"(found in '?)(\w+)")

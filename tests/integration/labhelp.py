@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import subprocess
 import sys
@@ -64,3 +65,40 @@ def assert_converged(runs: tuple, hosts: tuple[str, ...], secret: str) -> None:
     assert recap(check.stdout) == quiet, check.stdout[-2000:]
     for run in runs:
         assert secret not in run.stdout + run.stderr
+
+
+# What a refused run must leave as it was on a guest: the configuration the roles write, the kernel
+# state they set (addresses, routes, IPVS, firewall rules, sysctls) and the services running.
+STATE_FILES = ("/etc/keepalived", "/etc/ha.d", "/etc/sysctl.d", "/etc/systemd/system", "/etc/nginx", "/etc/hosts",
+               "/etc/default/ipvsadm", "/etc/ipvsadm.rules", "/etc/modules-load.d", "/usr/local/sbin")
+STATE_COMMANDS = (
+    "ip -o addr show", "ip route show table main", "ipvsadm -Sn 2>/dev/null",
+    "iptables-legacy-save 2>/dev/null | grep -v '^[#:]'",
+    "sysctl net.ipv4.ip_forward net.ipv4.ip_nonlocal_bind net.ipv4.conf.all.arp_ignore "
+    "net.ipv4.conf.all.arp_announce net.ipv4.conf.all.rp_filter net.ipv4.conf.all.send_redirects",
+    "systemctl list-units --type=service --state=running --no-legend --plain | cut -d' ' -f1",
+)
+
+
+def host_state(name: str, *commands: str) -> str:
+    """One SSH call: every file under STATE_FILES hashed, the output of STATE_COMMANDS and of `commands` (a
+    daemon's process id, say). Compared before and after a run that must change nothing."""
+    paths = " ".join(STATE_FILES)
+    script = [f"find {paths} -xdev -type f 2>/dev/null | sort | xargs -r md5sum", *STATE_COMMANDS, *commands]
+    return lab("ssh", name, "; ".join(f"echo '## {command}'; {command}" for command in script))
+
+
+def assert_refused_unchanged(result, hosts: tuple[str, ...], before: dict, after: dict, problems: list[str],
+                             secrets: tuple[str, ...] = ()) -> None:
+    """A run refused at a preflight: it failed, named each problem, changed nothing on `hosts` (as ansible
+    reports it and as the guests' state shows), and printed no secret."""
+    assert result.returncode != 0
+    for problem in problems:
+        assert problem in result.stdout, (problem, result.stdout[-4000:])
+    changed = recap(result.stdout)
+    assert all(changed.get(host) == 0 for host in hosts), changed
+    for host in hosts:
+        assert after[host] == before[host], (host, "\n".join(difflib.unified_diff(
+            before[host].splitlines(), after[host].splitlines(), "before", "after", lineterm="")))
+    for secret in secrets:
+        assert secret not in result.stdout + result.stderr

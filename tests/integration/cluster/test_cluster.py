@@ -19,7 +19,7 @@ import subprocess
 import time
 
 import pytest
-from labhelp import ROOT, lab, recap
+from labhelp import ROOT, assert_refused_unchanged, host_state, lab, recap
 from vipwatch import Watch, report
 from vipwatch import holder as holder_of
 from vipwatch import wait_for_holders as wait_for_holder
@@ -189,6 +189,50 @@ def test_check_mode_on_the_built_cluster_reports_nothing_to_do(cluster, playbook
     checked = playbook(CLUSTER["playbook"], "--check", "--diff")
     assert recap(checked.stdout) and all(changed == 0 for changed in recap(checked.stdout).values()), \
         recap(checked.stdout)
+
+
+# Per mode, what the real-server role must refuse, and what it must say: site.yml's first play runs every
+# role's preflight (any_errors_fatal), so nothing reaches a host, not even the real servers' web pages.
+BAD_REALSERVER = {
+    "dr": ({"lvs_realserver_dr_vips": ["192.0.2.50", "1.2"], "lvs_realserver_dr_arp_interfaces": ["all", "lo; x"]},
+           ["rs1: lvs_realserver_dr_vips[1]='1.2': not an IP address (host names are not accepted)",
+            "rs2: lvs_realserver_dr_arp_interfaces='lo; x': not an interface name"]),
+    "tun": ({"lvs_realserver_tun_vips": ["2001:db8:0:2::60", "999.1.1.1"]},
+            ["rs1: lvs_realserver_tun_vips[0]='2001:db8:0:2::60': an IPv4 address is required, not IPv6",
+             "rs2: lvs_realserver_tun_vips[1]='999.1.1.1': not an IP address (host names are not accepted)"]),
+    "nat": ({"lvs_realserver_nat_gateway": ":::"},
+            ["rs1: lvs_realserver_nat_gateway=':::': not an IP address (host names are not accepted)"]),
+}
+BAD_DIRECTOR = ({"lvs_director_services": [{"address": VIP, "port": 80, "scheduler": "wrr",
+                                            "realservers": [{"address": "rs1"}, {"address": CLUSTER["rs"][1],
+                                                                                 "weight": 70000}]}],
+                 "lvs_director_fwmark_rules": [{"mark": 10, "vip": "www", "ports": [80]}],
+                 "lvs_director_timeouts": {"tcp": 0}, "lvs_director_vips": [":::"]},
+                ["dir1: lvs_director_services[0].realservers[0].address='rs1': not an IP address (host names are not "
+                 "accepted)",
+                 "dir2: lvs_director_services[0].realservers[1].weight=70000: must be from 0 to 65535",
+                 "dir1: lvs_director_timeouts.tcp=0: must be from 1 to 2147483647",
+                 "dir2: lvs_director_vips[0]=':::': not an IP address (host names are not accepted)",
+                 "dir1: lvs_director_fwmark_rules[0].vip='www': not an IP address (host names are not accepted)"])
+CLUSTER_HOSTS = ("dir1", "dir2", "rs1", "rs2")
+
+
+def refused_without_change(playbook, variables: dict, problems: list[str]) -> None:
+    before = {host: host_state(host) for host in CLUSTER_HOSTS}
+    refused = playbook(CLUSTER["playbook"], "-e", json.dumps(variables), ok=False)
+    assert_refused_unchanged(refused, CLUSTER_HOSTS, before, {host: host_state(host) for host in CLUSTER_HOSTS},
+                             problems)
+    assert re.findall(r"^PLAY \[(.*)\]", refused.stdout, re.M) == [
+        "Check the declared mode and every role's input before any host changes"], refused.stdout[-3000:]
+
+
+def test_bad_realserver_input_changes_no_host(cluster, playbook):
+    refused_without_change(playbook, *BAD_REALSERVER[MODE])
+
+
+@pytest.mark.skipif(MODE != "dr", reason="once is enough: the director role is the same in every mode")
+def test_bad_director_input_changes_no_host(cluster, playbook):
+    refused_without_change(playbook, *BAD_DIRECTOR)
 
 
 def test_wrr_one_to_three_and_where_replies_go(cluster):

@@ -15,7 +15,17 @@ import re
 import time
 
 import pytest
-from labhelp import ROOT, assert_converged, converge, lab, recap, role_alone, set_link
+from labhelp import (
+    ROOT,
+    assert_converged,
+    assert_refused_unchanged,
+    converge,
+    host_state,
+    lab,
+    recap,
+    role_alone,
+    set_link,
+)
 from vipwatch import Watch, report
 from vipwatch import holder as holder_of
 from vipwatch import measure as measure_vip
@@ -56,6 +66,35 @@ def pair(playbook):
 
 def test_the_pair_converges_idempotent_and_check_mode_changes_nothing(pair):
     assert_converged(pair, ("dir1", "dir2"), "lab-Pw!1")
+    assert holder() == {"dir1"}
+
+
+# Every kind of bad input at once, as the issue of one validation path lists them: each is named and no
+# node changes (files, addresses, units, keepalived's process).
+BAD_INPUT = {
+    "keepalived_ha_check_interval": 0, "keepalived_ha_check_fall": 0, "keepalived_ha_mcast_group4": "192.0.2.18",
+    "keepalived_ha_instances": [{"name": "VI_web", "virtual_router_id": 300, "priorities": {"dir1": 255, "dir2": 100},
+                                 "auth_pass": "lab-Pw!1-too-long",
+                                 "virtual_ipaddresses": [{"address": "2001:db8:0:2::80/64"}]}],
+}
+BAD_INPUT_PROBLEMS = [
+    "dir1: keepalived_ha_check_interval=0: must be from 1 to 3600",
+    "dir2: keepalived_ha_check_fall=0: must be from 1 to 1000",
+    "dir1: keepalived_ha_instances[0].virtual_router_id=300: must be from 1 to 255",
+    "dir1: keepalived_ha_instances[0].priorities.dir1=255: must be from 1 to 254",
+    "dir2: keepalived_ha_instances[0].auth_pass='********': 17 characters: keepalived keeps 8",
+    "dir2: keepalived_ha_instances[0].virtual_ipaddresses='2001:db8:0:2::80/64': IPv6 needs version: 3",
+    "dir1: keepalived_ha_mcast_group4='192.0.2.18': not a multicast address",
+]
+
+
+def test_bad_input_is_refused_before_any_node_changes(pair, playbook):
+    def state():
+        return {name: host_state(name, "systemctl show -P MainPID keepalived") for name in ("dir1", "dir2")}
+    before = state()
+    refused = playbook(PLAYBOOK, *CHANGE, "-e", json.dumps(BAD_INPUT), ok=False)
+    assert_refused_unchanged(refused, ("dir1", "dir2"), before, state(), BAD_INPUT_PROBLEMS,
+                             secrets=("lab-Pw!1-too-long",))
     assert holder() == {"dir1"}
 
 
@@ -207,8 +246,15 @@ def test_dual_master_each_vip_on_its_own_director(pair, playbook):
 
 
 def test_nopreempt_the_returning_node_does_not_take_the_vip_back(pair, playbook):
+    # The role removes instances it wrote that are no longer declared, and only those: an operator's own
+    # file in conf.d stays.
+    operator_file = "/etc/keepalived/conf.d/operator.conf"
+    ssh("dir1", f"printf '! notes of the operator, kept by the role\\n' > {operator_file}")
     topology(playbook, "nopreempt")
     assert holder("192.0.2.81") == set(), "the dual master's second instance was not removed"
+    left = ssh("dir1", "ls /etc/keepalived/conf.d").split()
+    assert left == ["VI_web.conf", "operator.conf"], left
+    ssh("dir1", f"rm {operator_file}")
     assert "nopreempt" in ssh("dir1", "cat /etc/keepalived/conf.d/VI_web.conf")
     watch = Watch(VIP)
     holding = "dir1" if holder() == {"dir1"} else "dir2"
@@ -287,6 +333,35 @@ def test_tuned_timers_and_preempt_delay(pair, playbook):
     measure("tuned timers: the master power-cycled (it takes the VIP back once booted and its preempt_delay over)",
             lambda: lab("restart", "dir1"), timeout=180)
     assert holder() == {"dir1"}
+
+
+def test_operators_own_check_notify_and_initial_state(pair, playbook):
+    """Seed 002 through the role (inventories/lab/keepalived/operator.yml): the operator's login-page check
+    failing on the master moves the VIP; their notify commands run on each transition beside the role's
+    journal; the second instance tracks nothing and starts MASTER on dir2."""
+    notify = "#!/bin/sh\necho \"$1\" >> /run/lab-notify.log\n"
+    for name in ("dir1", "dir2"):
+        ssh(name, f"printf '{notify}' > /usr/local/bin/lab-notify && chmod 0755 /usr/local/bin/lab-notify && "
+                  "echo login > /var/www/html/login.html && rm -f /run/lab-notify.log")
+    topology(playbook, "operator")
+    configs = {name: ssh(name, "cat /etc/keepalived/keepalived.conf /etc/keepalived/conf.d/VI_web.conf "
+                               "/etc/keepalived/conf.d/VI_web2.conf") for name in ("dir1", "dir2")}
+    assert "vrrp_script chk_login {" in configs["dir1"] and "weight -60" in configs["dir1"]
+    web2 = {name: configs[name].split("vrrp_instance VI_web2")[1] for name in configs}
+    assert "track_script" not in web2["dir1"] and "state MASTER" in web2["dir2"] and "state BACKUP" in web2["dir1"]
+    assert '    notify_master "/usr/local/bin/lab-notify master"' in configs["dir1"]
+    wait_for_vip_holders("192.0.2.81", {"dir2"}, 30)
+    measure("the operator's own check (its login page gone) failing on the master, then passing again",
+            lambda: ssh("dir1", "rm /var/www/html/login.html"),
+            lambda: ssh("dir1", "echo login > /var/www/html/login.html"))
+    assert holder() == {"dir1"} and holder("192.0.2.81") == {"dir2"}
+    logs = {name: ssh(name, "cat /run/lab-notify.log").split() for name in ("dir1", "dir2")}
+    print(f"\noperator's notify commands ran: {logs}")
+    # dir2 became master when dir1's check failed and backup again when dir1 took the VIP back; dir1 the
+    # other way round. The role's own notify journaled the same transitions.
+    assert logs["dir2"][-2:] == ["master", "backup"], logs
+    assert logs["dir1"][-2:] == ["backup", "master"], logs
+    assert "name=VI_web state=MASTER" in ssh("dir2", "journalctl -q -o cat -t keepalived-notify --since=-5min")
 
 
 def test_summary():
