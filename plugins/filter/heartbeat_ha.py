@@ -16,6 +16,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     integer,
     ip_address,
     number,
+    plain,
     problem_lines,
 )
 
@@ -176,6 +177,7 @@ def heartbeat_problems(config: dict, probes: dict) -> list[str]:
     mcast_group, keepalive, warntime, deadtime, initdead, authkeys, auth_index, vips, services,
     ping_nodes) and {node: heartbeat_probe(...)} -> one sentence per problem, naming the variable and
     its value (never an authkeys key)."""
+    config, probes = plain(config), plain(probes)
     if not isinstance(config, dict) or not isinstance(probes, dict):
         raise AnsibleFilterError("heartbeat_problems expects the settings and the probes as dictionaries")
     return problem_lines(_node_problems(config, probes) + _media_problems(config) + _timer_problems(config)

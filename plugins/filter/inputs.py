@@ -17,6 +17,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     interface_name,
     ip_address,
     ip_network,
+    plain,
     problem_lines,
 )
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._iptables import (
@@ -60,6 +61,7 @@ def input_problems(value, kind: str, field: str = "", where: str = "", names: di
     """Every problem of `value` as `kind` (a module's name: `value` is its arguments; or one of CHECKS:
     `value` is the variable `field`), one sentence each, `where` first. For a module, `names` renames its
     options to the variables they come from and `field` is the variable the arguments sit in."""
+    value = plain(value)
     if kind in MODULES:
         if not isinstance(value, dict):
             return [f"{where}{field or kind}: the arguments of {kind} must be a dict, not {type(value).__name__}"]

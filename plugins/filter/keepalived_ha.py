@@ -19,6 +19,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     InputError,
     errors_of,
     ip_address,
+    plain,
     problem_lines,
 )
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import (
@@ -251,6 +252,7 @@ def keepalived_ha_node(settings: dict) -> dict:
     """One node of the cluster: {instances: its vrrp_instance arguments, scripts: the vrrp_scripts of the main
     configuration (the role's checks, then the user's), scripts_text: their configuration text, problems:
     every bad input of this node, one sentence each, prefixed with the host}."""
+    settings = plain(settings)
     if not isinstance(settings, dict) or "host" not in settings:
         raise AnsibleFilterError("keepalived_ha_node expects the role's settings as a dict with 'host'")
     host = settings["host"]
@@ -295,6 +297,7 @@ def vrrp_problems(instances_by_host: dict) -> list[str]:
     VIPs, password, version, advert interval, nopreempt), a VRID used twice on one interface of a node, and no
     single highest priority (without nopreempt). Instances that fail their own checks are left out (the node's
     preflight reports them)."""
+    instances_by_host = plain(instances_by_host)
     problems = []
     seen: dict[str, tuple[str, dict]] = {}
     priorities: dict[str, dict[str, int]] = {}

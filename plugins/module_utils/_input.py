@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,17 @@ def collect(checks: Iterable[Callable[[], Any]]) -> list:
     if errors:
         raise InputErrors(errors)
     return results
+
+
+def plain(value: Any) -> Any:
+    """`value` as plain dicts, lists and scalars. Ansible hands a filter containers whose templated items
+    render when they are read; read here, in the filter's own call, they render in its context (a deep
+    copy, such as the argument-spec validator makes, would render them outside it)."""
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
 
 
 def sub(parent: str, name: str) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import subprocess
 import sys
@@ -32,6 +33,11 @@ def set_link(name: str, net: str, up: bool) -> None:
     tap = next(nic["tap"] for nic in topology.guest_interfaces(name) if nic["net"] == net)
     master = ["master", topology.bridge_name(net)] if up else ["nomaster"]
     subprocess.run(["ip", "link", "set", "dev", tap, *master], check=True)
+
+
+def interface_to(name: str, address: str) -> str:
+    """The guest's interface toward `address` (vec0 on UML, ens3 on QEMU: never written into a test)."""
+    return json.loads(lab("ssh", name, f"ip -j route get {address}"))[0]["dev"]
 
 
 def role_alone(role: str) -> tuple[str, ...]:

@@ -56,7 +56,9 @@ PREFLIGHT = {
     "lvs_director": ("Every director's inputs hold", {
         "lvs_director_services": [
             {"address": "192.0.2.50", "port": 80, "scheduler": "wrr",
-             "realservers": [{"address": "rs1.example"}, {"address": "192.0.2.22", "weight": 70000}]},
+             # A templated item, as inventories write them: the preflight reads it rendered.
+             "realservers": ["{{ {'address': 'rs1.example'} | combine({'weight': 1}) }}",
+                             {"address": "192.0.2.22", "weight": 70000}]},
             {"fwmark": 10, "port": 80},
             {"address": "192.0.2.51", "port": 80},
             {"address": "192.0.2.51", "port": 80, "scheduler": "rr"}],

@@ -21,6 +21,7 @@ from labhelp import (
     assert_refused_unchanged,
     converge,
     host_state,
+    interface_to,
     lab,
     recap,
     role_alone,
@@ -33,6 +34,8 @@ from vipwatch import summary as all_figures
 from vipwatch import wait_for_holders as wait_for_vip_holders
 
 VIP = "192.0.2.80"
+# The controller's address on the front net: the directors' route to it names their front interface.
+CONTROLLER = "192.0.2.1"
 PLAYBOOK = "playbooks/keepalived_ha.yml"
 # Once the pair is built, each change runs the role alone (its README: changing a running pair).
 CHANGE = role_alone("keepalived_ha")
@@ -101,14 +104,15 @@ def test_bad_input_is_refused_before_any_node_changes(pair, playbook):
 def test_multicast_off_on_an_advert_interface_is_refused_before_that_node_changes(pair, playbook):
     files = "md5sum /etc/keepalived/keepalived.conf /etc/keepalived/conf.d/*.conf"
     before = ssh("dir2", files)
-    ssh("dir2", "ip link set dev vec0 multicast off")
+    front = interface_to("dir2", CONTROLLER)
+    ssh("dir2", f"ip link set dev {front} multicast off")
     try:
         # A change for dir2 (a slower check), which must not reach it.
         refused = playbook(PLAYBOOK, *CHANGE, "--limit", "dir2", "-e", '{"keepalived_ha_check_fall": 3}', ok=False)
     finally:
-        ssh("dir2", "ip link set dev vec0 multicast on")
+        ssh("dir2", f"ip link set dev {front} multicast on")
     assert refused.returncode != 0
-    assert "interface vec0 of dir2 has multicast off" in refused.stdout, refused.stdout[-2000:]
+    assert f"interface {front} of dir2 has multicast off" in refused.stdout, refused.stdout[-2000:]
     assert re.search(r"^dir2\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=1", refused.stdout, re.M), \
         refused.stdout[-1000:]
     assert ssh("dir2", files) == before
@@ -211,7 +215,8 @@ def test_vrrp_through_a_host_firewall(pair, playbook):
         wait_for_holders({"dir1"})
         for name in ("dir1", "dir2"):
             first = ssh(name, "iptables-legacy -S INPUT").splitlines()[1]
-            assert ("-p 112" in first or "-p vrrp" in first) and "VRRP on vec0" in first, first
+            advert = interface_to(name, CONTROLLER)
+            assert ("-p 112" in first or "-p vrrp" in first) and f"VRRP on {advert}" in first, first
             assert first.endswith("-j ACCEPT"), first
         measure("behind a host firewall that drops what it does not know: keepalived stopped on the master, "
                 "then started", lambda: ssh("dir1", "systemctl stop keepalived"),
