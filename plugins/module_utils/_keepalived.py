@@ -374,6 +374,8 @@ INSTANCE_FIELDS = (
     _notify_field("notify_stop", "when the instance stops"),
     Field("notify", "str", ("Command run on every transition with the arguments TYPE NAME STATE PRIORITY.",),
           check=_command, render=quoted, role=False),
+    Field("smtp_alert", "bool", ("Mail the main configuration's C(notification_email) on each transition of the "
+                                 "instance.",), render=flag),
     _garp_field("garp_master_delay", "Seconds after becoming master before the second set of gratuitous ARPs."),
     _garp_field("garp_master_repeat", "Gratuitous ARPs sent at once on becoming master."),
     _garp_field("garp_master_refresh", "Seconds between gratuitous ARP refreshes while master (0 none)."),
