@@ -15,21 +15,10 @@ description:
   - LVS-DR and LVS-TUN real servers carry the virtual IP on C(lo) or C(tunl0) and must neither answer nor
     announce ARP for it; the usual settings are O(arp_ignore=1) and O(arp_announce=2) on V(all) (and on the
     interface that holds the VIP). Set them before the VIP is added.
-  - The module owns the file at O(path) completely; use one path per set of settings. A setting the file no longer
-    holds goes back to the value it gets at boot.
-  - Live values are written only where they differ. Where C(/proc/sys) is read-only (in a container), a value that
-    differs is reported with a warning and left to the next boot.
   - M(linux_cluster.lvs.sysctl_file) does the same for any settings.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-    details: The diff shows the persistent file, and the live values that change as comments.
-  platform:
-    platforms: linux
+  - linux_cluster.lvs.sysctl
 options:
   interfaces:
     description:
@@ -61,9 +50,8 @@ options:
   state:
     description:
       - V(present) sets the values live and in O(path).
-      - V(absent) removes O(path) and sets every value it held back to the value it gets at boot from the rest
-        of the sysctl configuration (C(/etc/sysctl.d), C(/usr/lib/sysctl.d), C(/etc/sysctl.conf) and the others
-        C(systemd-sysctl) reads), or else the kernel's default (V(0) for these settings).
+      - V(absent) removes O(path) and sets every value it held back to the value it gets at boot (V(0) for these
+        settings unless the sysctl configuration says otherwise).
     type: str
     default: present
     choices: [present, absent]
@@ -95,10 +83,10 @@ EXAMPLES = r"""
 
 RETURN = r"""
 settings:
-  description: The live value of each managed setting afterwards, by its C(net.ipv4.conf...) name.
+  description: The live value of each managed setting afterwards, keyed C(INTERFACE.KEY).
   returned: always
   type: dict
-  sample: {"net.ipv4.conf.all.arp_ignore": "1", "net.ipv4.conf.all.arp_announce": "2"}
+  sample: {"all.arp_ignore": 1, "all.arp_announce": 2, "lo.arp_ignore": 1, "lo.arp_announce": 2}
 released:
   description: Settings the file no longer holds, with the value each goes back to (its value at boot).
   returned: always

@@ -11,24 +11,10 @@ version_added: 0.2.0
 description:
   - Keeps the file O(path) holding exactly O(settings) (which survive a reboot from there), and sets each one live
     where its value differs.
-  - A setting the file held before and no longer holds goes back to the value it gets at boot from the rest of the
-    sysctl configuration (C(/etc/sysctl.d), C(/run/sysctl.d), C(/usr/lib/sysctl.d), C(/etc/sysctl.conf), read as
-    C(systemd-sysctl) reads them), or else to the kernel's default for the settings this collection manages
-    (C(ip_forward), C(ip_nonlocal_bind), C(send_redirects), C(arp_ignore), C(arp_announce), C(rp_filter)). The
-    same with O(state=absent), for every setting of the file.
-  - Where C(/proc/sys) is read-only (in a container), a live value that differs is reported with a warning and left
-    to the next boot (give such settings when the container is created).
   - The linux_cluster.lvs roles set their sysctls with this module.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-    details: The file, and the live values that change as comments.
-  platform:
-    platforms: linux
+  - linux_cluster.lvs.sysctl
 options:
   path:
     description: The file, an absolute path in an existing directory (usually C(/etc/sysctl.d/NN-NAME.conf)).

@@ -199,7 +199,7 @@ BAD_REALSERVER = {
             "rs2: lvs_realserver_dr_arp_interfaces='lo; x': not an interface name"]),
     "tun": ({"lvs_realserver_tun_vips": ["2001:db8:0:2::60", "999.1.1.1"]},
             ["rs1: lvs_realserver_tun_vips[0]='2001:db8:0:2::60': an IPv4 address is required, not IPv6",
-             "rs2: lvs_realserver_tun_vips[1]='999.1.1.1': not an IP address (host names are not accepted)"]),
+             "rs2: lvs_realserver_tun_vips[1]='999.1.1.1': not an IPv4 address (host names are not accepted)"]),
     "nat": ({"lvs_realserver_nat_gateway": ":::"},
             ["rs1: lvs_realserver_nat_gateway=':::': not an IP address (host names are not accepted)"]),
 }
