@@ -211,8 +211,9 @@ def test_every_field_renders_in_declaration_order():
         unicast_peers=["192.0.2.12"], virtual_ipaddresses_excluded=[vip("2001:db8::50/64")],
         track_interfaces=[{"name": "eth1", "weight": -20}], track_scripts=[{"name": "chk", "weight": None}],
         track_files=[{"name": "down", "weight": None}], notify_master="/bin/m", notify_backup="/bin/b",
-        notify_fault="/bin/f", notify_stop="/bin/s", notify="/bin/n", smtp_alert=True, garp_master_delay=1, garp_master_repeat=2,
-        garp_master_refresh=3, garp_master_refresh_repeat=4, garp_lower_prio_delay=5, garp_lower_prio_repeat=6))
+        notify_fault="/bin/f", notify_stop="/bin/s", notify="/bin/n", smtp_alert=True, garp_master_delay=1,
+        garp_master_repeat=2, garp_master_refresh=3, garp_master_refresh_repeat=4, garp_lower_prio_delay=5,
+        garp_lower_prio_repeat=6))
     words = [line.split()[0] for line in render(inst).splitlines()[2:-1] if line.startswith("    ") and
              not line.startswith("        ") and line.strip() != "}"]
     expected = [field.word for field in INSTANCE_FIELDS if field.render is not None and field.name != "nopreempt"]
