@@ -52,6 +52,7 @@ ROLE_INSTANCE_FIELDS = (
 REQUIRED = ("name", "virtual_router_id", "virtual_ipaddresses")
 PROCESS = re.compile(r"^[A-Za-z0-9_.:+@-]{1,15}$")
 URL = re.compile(r"^https?://[^\s\"'\\]+$")
+FILE = re.compile(r"^/[^\s\"'\\]*$")
 ROUTER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 # The role's checks: (name, the variables that set interval, weight, fall, rise).
 MAINTENANCE = "chk_maintenance"
@@ -92,13 +93,20 @@ def _url(name: str, value) -> str:
     return value
 
 
+def _file(name: str, value) -> str:
+    if not isinstance(value, str) or not FILE.match(value):
+        raise InputError(name, value, "an absolute path without blanks or quotes")
+    return value
+
+
 def role_scripts(settings: dict, problems: list) -> list[dict]:
     """The role's own vrrp_scripts from its variables, each variable checked under its own name."""
     paths = settings.get("paths") or {}
     weight = _setting(problems, "keepalived_ha_maintenance_weight", settings.get("maintenance_weight"),
                       _script_setting("weight"))
-    scripts = [{"name": MAINTENANCE, "script": f"{paths.get('test', '/usr/bin/test')} ! -e "
-                f"{settings.get('maintenance_file')}", "interval": 1, "weight": weight}]
+    down = _setting(problems, "keepalived_ha_maintenance_file", settings.get("maintenance_file"), _file)
+    scripts = [{"name": MAINTENANCE, "script": f"{paths.get('test', '/usr/bin/test')} ! -e {down}", "interval": 1,
+                "weight": weight}]
     timing = {field: _setting(problems, f"keepalived_ha_check_{field}", settings.get(f"check_{field}"),
                               _script_setting(field)) for field in ("interval", "fall", "rise", "weight")}
     if settings.get("check_process"):

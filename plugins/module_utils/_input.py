@@ -19,7 +19,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 # The value of an error that names a field only (a missing or duplicated item).
 NOVALUE = object()
-SECRET = "(secret)"
+# How a secret's value is shown, as the collection's diffs mask passwords.
+SECRET = "'********'"
 # Interface names as the kernel takes them: 1-15 characters, no blank, '/' or ':' (':' only in an
 # IPv4 label, which is not an interface).
 INTERFACE = re.compile(r"^[A-Za-z0-9_.@-]{1,15}$")
@@ -32,15 +33,10 @@ class InputError(ValueError):
         self.field, self.value, self.why, self.secret = field, value, why, secret
         super().__init__(self.message())
 
-    def message(self, prefix: str = "") -> str:
-        name = prefix + self.field
+    def message(self) -> str:
         if self.value is NOVALUE:
-            return f"{name}: {self.why}" if name else self.why
-        return f"{name}={SECRET if self.secret else repr(self.value)}: {self.why}"
-
-    def under(self, parent: str) -> InputError:
-        """The same error for a field inside `parent` ('' leaves it as it is)."""
-        return InputError(sub(parent, self.field), self.value, self.why, self.secret)
+            return f"{self.field}: {self.why}" if self.field else self.why
+        return f"{self.field}={SECRET if self.secret else repr(self.value)}: {self.why}"
 
 
 class InputErrors(ValueError):

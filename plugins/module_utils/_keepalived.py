@@ -201,9 +201,9 @@ def _interface(field: str, value, _params) -> str:
 
 def _password(field: str, value, _params) -> str:
     if len(value) > 8:
-        raise InputError(field, MASK, f"{len(value)} characters: keepalived keeps 8")
+        raise InputError(field, value, f"{len(value)} characters: keepalived keeps 8", secret=True)
     if not PASSWORD.match(value):
-        raise InputError(field, MASK, "use printable ASCII without spaces, quotes or backslashes")
+        raise InputError(field, value, "use printable ASCII without spaces, quotes or backslashes", secret=True)
     return value
 
 
@@ -419,7 +419,7 @@ def _instance_rules(inst: dict) -> list[tuple[tuple[str, ...], Callable[[], None
 
     def auth():
         if inst["auth_pass"] is not None and inst["version"] == 3:
-            raise InputError("auth_pass", MASK, "VRRP version 3 has no authentication")
+            raise InputError("auth_pass", inst["auth_pass"], "VRRP version 3 has no authentication", secret=True)
 
     def preempt():
         if inst["nopreempt"] and inst["initial_state"] == "MASTER":

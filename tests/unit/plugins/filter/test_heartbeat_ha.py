@@ -97,7 +97,7 @@ def test_a_service_without_an_init_script():
 @pytest.mark.parametrize("key", ["two words", "has#hash", "tab\there"])
 def test_a_key_heartbeat_would_cut_is_refused_without_showing_it(key):
     problems = heartbeat_problems({**CONFIG, "authkeys": [{"index": 1, "method": "sha1", "key": key}]}, probes())
-    assert problems == ["heartbeat_ha_authkeys[0].key=(secret): contains a blank or '#', which would cut the key"]
+    assert problems == ["heartbeat_ha_authkeys[0].key='********': contains a blank or '#', which would cut the key"]
     assert key not in " ".join(problems)
 
 

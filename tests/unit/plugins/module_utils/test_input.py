@@ -84,7 +84,7 @@ def test_numbers_and_names():
 
 
 def test_a_secret_is_never_shown():
-    assert str(InputError("auth_pass", "hunter2", "too long", secret=True)) == "auth_pass=(secret): too long"
+    assert str(InputError("auth_pass", "hunter2", "too long", secret=True)) == "auth_pass='********': too long"
     assert str(InputError("services[1]", why="declared twice")) == "services[1]: declared twice"
 
 
