@@ -23,6 +23,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     problem_lines,
 )
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import (
+    INSTANCE,
     INSTANCE_FIELDS,
     SCRIPT,
     SHARED,
@@ -203,7 +204,7 @@ def _global_problems(settings: dict, instance_names: list[str]) -> list:
         problems.append(InputError("keepalived_ha_router_id", router_id, "1-64 letters, digits, '_', '.', ':' or '-'"))
     refresh = settings.get("garp_master_refresh")
     _setting(problems, "keepalived_ha_garp_master_refresh", refresh,
-             lambda name, value: INSTANCE_FIELDS_BY_NAME["garp_master_refresh"].value(name, value, {}))
+             lambda name, value: INSTANCE["garp_master_refresh"].value(name, value, {}))
     for index, group in enumerate(settings.get("sync_groups") or []):
         where = f"keepalived_ha_sync_groups[{index}]"
         members = group.get("instances") if isinstance(group, dict) else None
@@ -213,9 +214,6 @@ def _global_problems(settings: dict, instance_names: list[str]) -> list:
         problems += [InputError(f"{where}.instances[{position}]", member, f"is not an instance of {VARIABLE}")
                      for position, member in enumerate(members) if member not in instance_names]
     return problems
-
-
-INSTANCE_FIELDS_BY_NAME = {field.name: field for field in INSTANCE_FIELDS}
 
 
 def network_interface(links: list, vip) -> str:
