@@ -1,7 +1,8 @@
 """The parts of the roles' meta/argument_specs.yml that come from the collection's field declarations:
-the options of lvs_director_services (from _ipvs_options, as ipvs_rules takes them), and of
-keepalived_ha_instances and keepalived_ha_scripts (from _keepalived, as vrrp_instance takes them and the
-role adds to them). A new field is declared once; this writes it into the role's specs.
+the options of lvs_director_services and keepalived_ha_virtual_servers (from _ipvs_options as ipvs_rules
+takes them, with keepalived's options from _keepalived_lvs), and of keepalived_ha_instances and
+keepalived_ha_scripts (from _keepalived, as vrrp_instance takes them and the role adds to them). A new
+field is declared once; this writes it into the role's specs.
 
     .venv/bin/python tools/role_specs.py          # rewrite the files
     .venv/bin/python tools/role_specs.py --check  # exit 1 when a file differs (the unit tests run this)
@@ -43,27 +44,18 @@ def derived() -> dict[str, dict[str, dict]]:
         ROLE_INSTANCE_FIELDS,
         role_instance_spec,
     )
-    from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import (
-        SERVICE_ID,
-        SERVICE_SETTINGS,
-        options_doc,
-        realserver_doc,
-        service_spec,
-    )
     from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import SCRIPT_FIELDS, argument_spec
     from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import options_doc as field_docs
+    from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived_lvs import services_doc, spec
 
-    prefix = "lvs_director_services[]."
-    services_doc = {**options_doc(SERVICE_ID + SERVICE_SETTINGS, prefix),
-                    "realservers": {"description": ["The complete list of the service's real servers."],
-                                    "suboptions": realserver_doc(prefix + "realservers[].")}}
     return {
         "roles/lvs_director/meta/argument_specs.yml": {
-            "lvs_director_services": role_options(service_spec(with_realservers=True), services_doc)},
+            "lvs_director_services": role_options(spec(), services_doc("lvs_director_services[]."))},
         "roles/keepalived_ha/meta/argument_specs.yml": {
             "keepalived_ha_instances": role_options(role_instance_spec(),
                                                     field_docs(PASSED + ROLE_INSTANCE_FIELDS, role=True)),
-            "keepalived_ha_scripts": role_options(argument_spec(SCRIPT_FIELDS), field_docs(SCRIPT_FIELDS))},
+            "keepalived_ha_scripts": role_options(argument_spec(SCRIPT_FIELDS), field_docs(SCRIPT_FIELDS)),
+            "keepalived_ha_virtual_servers": role_options(spec(), services_doc("keepalived_ha_virtual_servers[]."))},
     }
 
 

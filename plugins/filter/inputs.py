@@ -31,10 +31,18 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model impo
     SERVICE_INPUT,
 )
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import VRRP_INPUT
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived_lvs import (
+    STATIC_SERVICES_INPUT,
+    VIRTUAL_SERVERS_INPUT,
+)
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._sysctl import ARP_INPUT, FILE_INPUT
 
-# Module name -> its input (argument spec, rules, checks): the same object the module runs.
+# Module name -> its input (argument spec, rules, checks): the same object the module runs; and the
+# services of an IPVS table as keepalived is to own it, or as a static table keeps them (the roles
+# write those, through keepalived_virtual_servers and ipvs_services).
 MODULES = {
+    "keepalived_virtual_servers": VIRTUAL_SERVERS_INPUT,
+    "static_services": STATIC_SERVICES_INPUT,
     "ipvs_rules": RULES_INPUT,
     "ipvs_service": SERVICE_INPUT,
     "ipvs_realserver": REALSERVER_INPUT,

@@ -33,6 +33,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived impo
     render_script,
     script,
 )
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived_lvs import VIRTUAL_SERVERS_INPUT
 
 VARIABLE = "keepalived_ha_instances"
 SCRIPTS = "keepalived_ha_scripts"
@@ -279,6 +280,8 @@ def keepalived_ha_node(settings: dict) -> dict:
     problems += _instance_problems(instances, node_args, host, [entry["name"] for entry in scripts])
     problems += _link_problems(settings.get("links"), node_args, instances, host)
     problems += _global_problems(settings, [instance.get("name") for instance in instances])
+    problems += problem_lines(VIRTUAL_SERVERS_INPUT.problems({"services": settings.get("virtual_servers") or []}),
+                              names={"services": "keepalived_ha_virtual_servers"})
     lines = problem_lines(problems, f"{host}: ")
     whole = [entry for entry in scripts if entry.get("name") is not None and entry.get("script") is not None]
     text = "\n".join(render_script(entry) for entry in whole)

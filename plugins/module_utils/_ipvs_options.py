@@ -5,10 +5,13 @@
 One `Option` holds what the rest of the collection derives from it: the module argument
 spec, the option documentation (the `linux_cluster.lvs.ipvs` doc fragment renders it), the
 default the model fills in, how ipvsadm spells the option (the parser reads `flags`) and how
-the collection writes it (`render`). The planner compares every setting declared here.
+the collection writes it: as ipvsadm arguments (`render`) and as keepalived.conf lines of a
+`virtual_server` or `real_server` block (`keepalived`, _keepalived_lvs). The planner compares
+every setting declared here.
 
 Adding an ipvsadm option: one `Option` in SERVICE_SETTINGS or REALSERVER_SETTINGS with its
-flags, parse and render; a validation rule in _ipvs_model only if it depends on other options.
+flags, parse, render and keepalived spelling; a validation rule in _ipvs_model only if it depends
+on other options.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq"
 PROTOCOLS = ("tcp", "udp", "sctp")
 FAMILIES = ("ipv4", "ipv6")
 FORWARDING = ("route", "masquerade", "tunnel")
+KEEPALIVED_METHODS = {"route": "DR", "masquerade": "NAT", "tunnel": "TUN"}
 SCHEDULER_FLAGS = {"sh": ("sh-fallback", "sh-port"), "mh": ("mh-fallback", "mh-port")}
 TUNNEL_TYPES = ("ipip", "gue", "gre")
 TUNNEL_CHECKSUMS = ("nocsum", "csum", "remcsum")
@@ -44,6 +48,8 @@ class Option:
     `flags` maps every ipvsadm spelling to VALUE (the next token is the value, read by
     `parse`) or to the value the flag itself stands for. `render` writes the option for an
     object (a normalized service or real server), [] when ipvsadm's default applies.
+    `keepalived` writes it as keepalived.conf lines of the same object ([] for the default), or
+    returns None for a value keepalived 2.2.7 cannot write (refused when keepalived owns the table).
     """
 
     name: str
@@ -57,6 +63,7 @@ class Option:
     flags: dict = field(default_factory=dict)
     parse: Callable[[str, dict], Any] | None = None
     render: Callable[[dict], list[str]] | None = None
+    keepalived: Callable[[dict], list[str]] | None = None
 
     def value_if_unset(self) -> Any:
         return copy.deepcopy(self.default if self.default is not None else self.fallback)
@@ -151,6 +158,16 @@ def _tunnel_args(rs: dict) -> list[str]:
     return ["--tun-type", rs["tunnel_type"]]
 
 
+def _keyword(word: str, name: str) -> Callable[[dict], list[str]]:
+    """keepalived's `word VALUE` whenever the value is set (not None, 0, False or empty)."""
+    return lambda obj: [f"{word} {obj[name]}"] if obj[name] else []
+
+
+def _granularity_lines(svc: dict) -> list[str]:
+    args = _netmask_args(svc)
+    return [f"persistence_granularity {args[1]}"] if args else []
+
+
 def _tunnel_checksum_args(rs: dict) -> list[str]:
     if rs["forwarding"] != "tunnel" or rs["tunnel_type"] in (None, "ipip"):
         return []
@@ -179,33 +196,39 @@ SERVICE_SETTINGS = (
     Option("scheduler", "str", ("Scheduling algorithm (C(ipvsadm -s)).",),
            default="wlc", choices=SCHEDULERS,
            flags={"-s": VALUE, "--scheduler": VALUE},
-           render=lambda svc: ["-s", svc["scheduler"]]),
+           render=lambda svc: ["-s", svc["scheduler"]],
+           keepalived=lambda svc: [f"lvs_sched {svc['scheduler']}"]),
     Option("persistence_timeout", "int", ("Persistence timeout in seconds (C(ipvsadm -p)). Omit for a service "
                                           "that is not persistent.",),
            bounds=(1, 2 ** 31 - 1),
            flags={"-p": VALUE, "--persistent": VALUE}, parse=lambda text, _svc: int(text),
-           render=_with_value("-p", "persistence_timeout")),
+           render=_with_value("-p", "persistence_timeout"),
+           keepalived=_keyword("persistence_timeout", "persistence_timeout")),
     Option("persistence_netmask", "str", ("Persistence granularity (C(ipvsadm -M)): clients in one network share "
                                           "a real server. Only with O(persistence_timeout).",
                                           "A prefix length (V(24)) or, for IPv4, a netmask (V(255.255.255.0)); "
                                           "a single client address (V(32) or V(128)) when not given."),
            flags={"-M": VALUE, "--netmask": VALUE},
            parse=_netmask_value,
-           render=_netmask_args),
+           render=_netmask_args,
+           keepalived=_granularity_lines),
     Option("scheduler_flags", "list", ("Scheduler flags (C(ipvsadm -b)). V(sh-fallback) and V(sh-port) need "
                                        "O(scheduler=sh); V(mh-fallback) and V(mh-port) need V(mh).",),
            default=[], elements="str", choices=tuple(flag for flags in SCHEDULER_FLAGS.values() for flag in flags),
            flags={"-b": VALUE, "--sched-flags": VALUE}, parse=lambda text, _svc: sorted(text.split(",")),
-           render=lambda svc: ["-b", ",".join(svc["scheduler_flags"])] if svc["scheduler_flags"] else []),
+           render=lambda svc: ["-b", ",".join(svc["scheduler_flags"])] if svc["scheduler_flags"] else [],
+           keepalived=lambda svc: list(svc["scheduler_flags"])),
     Option("persistence_engine", "str", ("Persistence engine (C(ipvsadm --pe)); V(sip) keys persistence on the "
                                          "SIP Call-ID.",),
            choices=("sip",),
            flags={"--pe": VALUE, "pe": VALUE},
-           render=_with_value("--pe", "persistence_engine")),
+           render=_with_value("--pe", "persistence_engine"),
+           keepalived=_keyword("persistence_engine", "persistence_engine")),
     Option("one_packet", "bool", ("One-packet scheduling (C(ipvsadm -o)), for UDP services only.",),
            default=False,
            flags={"-o": True, "--ops": True, "ops": True},
-           render=lambda svc: ["-o"] if svc["one_packet"] else []),
+           render=lambda svc: ["-o"] if svc["one_packet"] else [],
+           keepalived=lambda svc: ["ops"] if svc["one_packet"] else []),
 )
 
 # --- a real server ---------------------------------------------------------------------
@@ -224,35 +247,42 @@ REALSERVER_SETTINGS = (
            default="route", choices=FORWARDING,
            flags={"-g": "route", "--gatewaying": "route", "-m": "masquerade", "--masquerading": "masquerade",
                   "-i": "tunnel", "--ipip": "tunnel"},
-           render=lambda rs: [{"route": "-g", "masquerade": "-m", "tunnel": "-i"}[rs["forwarding"]]]),
+           render=lambda rs: [{"route": "-g", "masquerade": "-m", "tunnel": "-i"}[rs["forwarding"]]],
+           keepalived=lambda rs: ["lvs_method " + KEEPALIVED_METHODS[rs["forwarding"]]]),
     Option("weight", "int", ("Weight (C(ipvsadm -w)). V(0) takes the server out of scheduling (drained) "
                              "without breaking existing connections.",),
            default=1, bounds=(0, 65535),
            flags={"-w": VALUE, "--weight": VALUE}, parse=lambda text, _rs: int(text),
-           render=lambda rs: ["-w", str(rs["weight"])]),
+           render=lambda rs: ["-w", str(rs["weight"])],
+           keepalived=lambda rs: [f"weight {rs['weight']}"]),
     Option("upper_threshold", "int", ("Upper connection threshold (C(ipvsadm -x)); V(0) means no limit.",),
            default=0, bounds=(0, 2 ** 32 - 1),
            flags={"-x": VALUE, "--u-threshold": VALUE}, parse=lambda text, _rs: int(text),
-           render=_with_value("-x", "upper_threshold")),
+           render=_with_value("-x", "upper_threshold"),
+           keepalived=_keyword("uthreshold", "upper_threshold")),
     Option("lower_threshold", "int", ("Lower connection threshold (C(ipvsadm -y)); V(0) means unset. At most "
                                       "O(upper_threshold) when that is set.",),
            default=0, bounds=(0, 2 ** 32 - 1),
            flags={"-y": VALUE, "--l-threshold": VALUE}, parse=lambda text, _rs: int(text),
-           render=_with_value("-y", "lower_threshold")),
+           render=_with_value("-y", "lower_threshold"),
+           keepalived=_keyword("lthreshold", "lower_threshold")),
     Option("tunnel_type", "str", ("Encapsulation of O(forwarding=tunnel); V(ipip) when not given.",),
            choices=TUNNEL_TYPES,
            flags={"--tun-type": VALUE},
-           render=_tunnel_args),
+           render=_tunnel_args,
+           keepalived=lambda rs: [] if rs["tunnel_type"] in (None, "ipip") else None),
     Option("tunnel_port", "int", ("Destination UDP port of O(tunnel_type=gue) encapsulation; required "
                                   "with V(gue).",),
            bounds=(1, 65535),
            flags={"--tun-port": VALUE}, parse=lambda text, _rs: int(text),
-           render=lambda rs: ["--tun-port", str(rs["tunnel_port"])] if rs["tunnel_port"] else []),
+           render=lambda rs: ["--tun-port", str(rs["tunnel_port"])] if rs["tunnel_port"] else [],
+           keepalived=lambda rs: []),  # only with GUE, which keepalived refuses by tunnel_type
     Option("tunnel_checksum", "str", ("Checksum mode of V(gue) and V(gre) tunnels; V(nocsum) when not "
                                       "given.",),
            choices=TUNNEL_CHECKSUMS,
            flags={f"--tun-{mode}": mode for mode in TUNNEL_CHECKSUMS},
-           render=_tunnel_checksum_args),
+           render=_tunnel_checksum_args,
+           keepalived=lambda rs: []),  # only with GUE or GRE, refused by tunnel_type
 )
 
 

@@ -90,6 +90,8 @@ PREFLIGHT = {
                                      "auth_pass": "123456789", "unicast": True,
                                      "track_scripts": [{"name": "chk_login"}],
                                      "virtual_ipaddresses": [{"address": "2001:db8::50/64"}]}],
+        "keepalived_ha_virtual_servers": [{"address": "192.0.2.50", "port": 80, "quorum": 3,
+                                           "realservers": [{"address": "192.0.2.21"}]}],
     }, [
         "localhost: keepalived_ha_scripts[0].script='killall -0 nginx': must start with the script's absolute path",
         "localhost: keepalived_ha_scripts[0].interval=0: must be from 1 to 3600",
@@ -101,6 +103,31 @@ PREFLIGHT = {
         "localhost: keepalived_ha_instances[0].auth_pass='********': 9 characters: keepalived keeps 8",
         "localhost: keepalived_ha_instances[0].virtual_ipaddresses='2001:db8::50/64': IPv6 needs version: 3",
         "localhost: keepalived_ha_mcast_group4='192.0.2.18': not a multicast address (those are in 224.0.0.0/4)",
+        "localhost: keepalived_ha_virtual_servers[0].quorum=3: above the real servers' total weight (1)",
+    ]),
+    # keepalived owns the table: what keepalived 2.2.7's config test refuses (exit 5), named first.
+    "lvs_director keepalived": ("Every director's inputs hold", {
+        "lvs_director_table_owner": "keepalived",
+        "lvs_director_services": [
+            {"fwmark": 10, "quorum": 5, "hysteresis": 5, "health_check": {"type": "tcp"},
+             "realservers": [{"address": "192.0.2.21", "forwarding": "masquerade", "port": 81},
+                             {"address": "192.0.2.22", "forwarding": "masquerade"}]},
+            {"address": "192.0.2.50", "port": 80, "realservers": [
+                {"address": "198.51.100.1", "forwarding": "tunnel", "tunnel_type": "gue", "tunnel_port": 6080}]},
+            {"address": "192.0.2.50", "port": 81, "realservers": [{"address": "192.0.2.21", "port": 8081}]},
+            {"address": "192.0.2.50", "port": 82, "health_check": {"type": "misc", "path": "/"},
+             "sorry_server": {"address": "2001:db8::9"}, "realservers": [{"address": "192.0.2.21"}]}],
+    }, [
+        "localhost: lvs_director_services[0].quorum=5: above the real servers' total weight (2)",
+        "localhost: lvs_director_services[0].hysteresis=5: must be below the quorum (5)",
+        "localhost: lvs_director_services[0].realservers[0].port=81: keepalived takes no real-server port on a "
+        "firewall-mark service",
+        "localhost: lvs_director_services[0].health_check.port=None: the real server has no port",
+        "localhost: lvs_director_services[1].realservers[0].tunnel_type='gue': keepalived 2.2.7 cannot write this",
+        "localhost: lvs_director_services[2].realservers[0].port=8081: only masquerade (NAT) can map ports",
+        "localhost: lvs_director_services[3].health_check.path='/': does not apply to a misc check",
+        "localhost: lvs_director_services[3].health_check.script=None: a misc check needs the script it runs",
+        "localhost: lvs_director_services[3].sorry_server.address='2001:db8::9': not an ipv4 address",
     ]),
     "heartbeat_ha": ("The cluster's settings hold on every node", {
         "heartbeat_ha_keepalive": 10, "heartbeat_ha_warntime": 5,
@@ -132,9 +159,10 @@ PREFLIGHT = {
 }
 
 
-@pytest.mark.parametrize("role", sorted(PREFLIGHT))
-def test_bad_input_stops_at_the_preflight_with_every_problem_named(tmp_path, role):
-    task, variables, problems = PREFLIGHT[role]
+@pytest.mark.parametrize("case", sorted(PREFLIGHT))
+def test_bad_input_stops_at_the_preflight_with_every_problem_named(tmp_path, case):
+    task, variables, problems = PREFLIGHT[case]
+    role = case.split()[0]
     result = play(tmp_path, role, variables)
     assert result.returncode != 0
     ran = tasks_run(result.stdout, role)

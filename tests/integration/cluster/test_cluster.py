@@ -355,6 +355,93 @@ def test_director_pair_moves_the_vips_while_both_keep_the_table(cluster, playboo
             lab("ssh", director, "systemctl disable --now keepalived; rm -f /etc/keepalived/conf.d/VI_lvs.conf")
 
 
+def table_realservers(director: str, service: str) -> dict:
+    """The real servers of `service` in `director`'s kernel table: {address: weight}."""
+    out = lab("ssh", director, f"ipvsadm -Ln -t {service}")
+    return {line.split()[1].rsplit(":", 1)[0]: int(line.split()[3]) for line in out.splitlines()
+            if line.strip().startswith("->") and line.split()[1][0].isdigit()}
+
+
+def wait_for_table(service: str, wanted, timeout: float = 60) -> float:
+    """Poll both directors' tables until `wanted(realservers)` holds on each; the seconds it took."""
+    start = time.monotonic()
+    while True:
+        tables = {director: table_realservers(director, service) for director in ("dir1", "dir2")}
+        if all(wanted(table) for table in tables.values()):
+            return time.monotonic() - start
+        assert time.monotonic() - start < timeout, f"{service} after {timeout} s: {tables}"
+        time.sleep(0.2)
+
+
+@pytest.mark.skipif(MODE != "dr", reason="keepalived's table is the same in every mode; DR is measured")
+def test_keepalived_owns_the_table_and_takes_a_dead_realserver_out(cluster, playbook):
+    """lvs_director_table_owner=keepalived on the director pair: keepalived writes the same declaration as
+    virtual_server blocks on both directors and health-checks the real servers (GET / every 2 s); nginx
+    stopped on rs1 takes rs1 out of both tables, started again brings it back. The switch from the static
+    table and back is measured from the client."""
+    pair = ("-e", "lvs_directors_ha=true", "--limit", "directors")
+    owned = (*pair, "-e", "lvs_director_table_owner=keepalived")
+    service = f"{VIP}:80"
+    rs1, rs2 = CLUSTER["rs"]
+    try:
+        # The pair with its static table, as the previous case built it (which then took keepalived away).
+        playbook(CLUSTER["playbook"], *pair)
+        wait_for_holder(VIP, {"dir1"})
+        watch = Watch(VIP)
+        watch.until(set(REALSERVERS))
+        first = playbook(CLUSTER["playbook"], *owned)
+        watch.until(set(REALSERVERS), count=10)
+        report("static table handed to keepalived (site.yml, both directors)", watch.stop())
+        again = playbook(CLUSTER["playbook"], *owned)
+        checked = playbook(CLUSTER["playbook"], *owned, "--check", "--diff")
+        for run in (again, checked):
+            assert recap(run.stdout) and all(changed == 0 for changed in recap(run.stdout).values()), \
+                recap(run.stdout)
+        assert "lab-Lvs1" not in first.stdout + again.stdout + checked.stdout
+        for director in ("dir1", "dir2"):
+            conf = lab("ssh", director, "cat /etc/keepalived/keepalived.conf")
+            assert f"virtual_server {VIP} 80 {{" in conf and "HTTP_GET {" in conf and "virtual_server fwmark 10" in conf
+            assert lab("ssh", director, "grep ^AUTO= /etc/default/ipvsadm; systemctl is-enabled ipvsadm || true"
+                       ).split() == ['AUTO="false"', "disabled"]
+            assert table_realservers(director, service) == {rs1: 1, rs2: 3}
+        before = director_stats(service)
+        counts = requests(VIP, REQUESTS)
+        after = director_stats(service)
+        print(f"\nkeepalived's table, wrr 1:3, {REQUESTS} requests: {dict(counts)}")
+        assert counts["FAILED"] == 0 and set(counts) == {"rs1", "rs2"}
+        assert abs(counts["rs2"] / REQUESTS - 0.75) <= 0.10
+        assert after["outpkts"] == before["outpkts"] == 0
+
+        watch = Watch(VIP)
+        watch.until(set(REALSERVERS))
+        lab("ssh", "rs1", "systemctl stop nginx")
+        gone = wait_for_table(service, lambda table: rs1 not in table)
+        watch.until("rs2", count=20)
+        report("nginx stopped on rs1 (keepalived HTTP_GET every 2 s, 1 retry)", watch.stop(),
+               f" (rs1 out of both directors' tables {gone:.1f} s after the stop)")
+        counts = requests(VIP, 40)
+        assert counts == collections.Counter({"rs2": 40}), counts
+        assert table_realservers("dir1", service) == {rs2: 3}
+        lab("ssh", "rs1", "systemctl start nginx")
+        back = wait_for_table(service, lambda table: table == {rs1: 1, rs2: 3})
+        print(f"rs1 back in both tables {back:.1f} s after nginx started")
+        counts = requests(VIP, 40)
+        assert counts["FAILED"] == 0 and counts["rs1"] > 0, counts
+
+        watch = Watch(VIP)
+        watch.until(set(REALSERVERS))
+        playbook(CLUSTER["playbook"], *pair)
+        watch.until(set(REALSERVERS), count=10)
+        report("keepalived's table handed back to the static owner (site.yml, both directors)", watch.stop())
+        for director in ("dir1", "dir2"):
+            assert "virtual_server" not in lab("ssh", director, "cat /etc/keepalived/keepalived.conf")
+            assert table_realservers(director, service) == {rs1: 1, rs2: 3}
+    finally:
+        lab("ssh", "rs1", "systemctl start nginx")
+        for director in ("dir1", "dir2"):
+            lab("ssh", director, "systemctl disable --now keepalived; rm -f /etc/keepalived/conf.d/VI_lvs.conf")
+
+
 @pytest.mark.skipif(MODE != "nat", reason="LVS-NAT only")
 def test_nat_realserver_refuses_to_cut_the_ansible_connection(cluster, playbook):
     # Make rs2 reach the controller through its default route (a device route, so the connection lives).

@@ -1,0 +1,40 @@
+# Copyright (c) linux_cluster.lvs contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One declaration of the IPVS services, two owners: ipvs_services gives ipvs_rules its part (a static table),
+keepalived_virtual_servers renders keepalived's virtual_server blocks (a health-checked table). Both validate
+with _keepalived_lvs, the code the roles' preflight runs."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import BAD_INPUT, plain
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived_lvs import (
+    VIRTUAL_SERVERS_INPUT,
+    ipvs_part,
+    render,
+)
+
+
+def ipvs_services(services) -> list:
+    """The services as ipvs_rules takes them: keepalived's options left out."""
+    services = plain(services) or []
+    if not isinstance(services, list):
+        raise AnsibleFilterError(f"ipvs_services expects a list of services, not {type(services).__name__}")
+    return [ipvs_part(item) if isinstance(item, dict) else item for item in services]
+
+
+def keepalived_virtual_servers(services) -> str:
+    """keepalived.conf's virtual_server blocks of `services` (empty for none)."""
+    params, messages = VIRTUAL_SERVERS_INPUT.validate({"services": plain(services) or []})
+    if messages:
+        raise AnsibleFilterError("; ".join(messages))
+    try:
+        return render(VIRTUAL_SERVERS_INPUT.check(params))
+    except BAD_INPUT as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+class FilterModule:
+    def filters(self):
+        return {"ipvs_services": ipvs_services, "keepalived_virtual_servers": keepalived_virtual_servers}
