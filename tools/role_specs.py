@@ -46,7 +46,11 @@ def derived() -> dict[str, dict[str, dict]]:
     )
     from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import SCRIPT_FIELDS, argument_spec
     from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import options_doc as field_docs
-    from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived_lvs import services_doc, spec
+    from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived_lvs import (
+        SYNC_FIELDS,
+        services_doc,
+        spec,
+    )
 
     return {
         "roles/lvs_director/meta/argument_specs.yml": {
@@ -55,7 +59,8 @@ def derived() -> dict[str, dict[str, dict]]:
             "keepalived_ha_instances": role_options(role_instance_spec(),
                                                     field_docs(PASSED + ROLE_INSTANCE_FIELDS, role=True)),
             "keepalived_ha_scripts": role_options(argument_spec(SCRIPT_FIELDS), field_docs(SCRIPT_FIELDS)),
-            "keepalived_ha_virtual_servers": role_options(spec(), services_doc("keepalived_ha_virtual_servers[]."))},
+            "keepalived_ha_virtual_servers": role_options(spec(), services_doc("keepalived_ha_virtual_servers[].")),
+            "keepalived_ha_lvs_sync_daemon": role_options(argument_spec(SYNC_FIELDS), field_docs(SYNC_FIELDS))},
     }
 
 

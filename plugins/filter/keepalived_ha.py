@@ -33,7 +33,11 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived impo
     render_script,
     script,
 )
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived_lvs import VIRTUAL_SERVERS_INPUT
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived_lvs import (
+    VIRTUAL_SERVERS_INPUT,
+    render_sync_daemon,
+    sync_daemon,
+)
 
 VARIABLE = "keepalived_ha_instances"
 SCRIPTS = "keepalived_ha_scripts"
@@ -266,7 +270,7 @@ def keepalived_ha_node(settings: dict) -> dict:
     instances = settings.get("instances") or []
     problems: list = []
     if not isinstance(instances, list) or not all(isinstance(instance, dict) for instance in instances):
-        return {"instances": [], "interfaces": [], "scripts": [], "scripts_text": "",
+        return {"instances": [], "interfaces": [], "scripts": [], "scripts_text": "", "sync_daemon_text": "",
                 "problems": [f"{host}: {VARIABLE}: a list of instances (dicts) is required"]}
     scripts = role_scripts(settings, problems)
     scripts += user_scripts(settings.get("scripts"), [entry["name"] for entry in scripts], problems)
@@ -282,12 +286,14 @@ def keepalived_ha_node(settings: dict) -> dict:
     problems += _global_problems(settings, [instance.get("name") for instance in instances])
     problems += problem_lines(VIRTUAL_SERVERS_INPUT.problems({"services": settings.get("virtual_servers") or []}),
                               names={"services": "keepalived_ha_virtual_servers"})
+    sync = _setting(problems, "keepalived_ha_lvs_sync_daemon", settings.get("lvs_sync_daemon"),
+                    lambda name, value: sync_daemon(value, [instance.get("name") for instance in instances], name))
     lines = problem_lines(problems, f"{host}: ")
     whole = [entry for entry in scripts if entry.get("name") is not None and entry.get("script") is not None]
     text = "\n".join(render_script(entry) for entry in whole)
     return {"instances": node_args, "interfaces": sorted({args["interface"] for args in node_args
                                                           if args.get("interface")}),
-            "scripts": scripts, "scripts_text": text, "problems": lines}
+            "scripts": scripts, "scripts_text": text, "sync_daemon_text": render_sync_daemon(sync), "problems": lines}
 
 
 def _comparable(field: str, value):

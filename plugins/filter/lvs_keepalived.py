@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import BAD_INPUT, plain
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived_lvs import (
     VIRTUAL_SERVERS_INPUT,
+    dropped,
     ipvs_part,
     render,
 )
@@ -24,17 +25,28 @@ def ipvs_services(services) -> list:
     return [ipvs_part(item) if isinstance(item, dict) else item for item in services]
 
 
-def keepalived_virtual_servers(services) -> str:
-    """keepalived.conf's virtual_server blocks of `services` (empty for none)."""
+def _entries(services) -> list:
     params, messages = VIRTUAL_SERVERS_INPUT.validate({"services": plain(services) or []})
     if messages:
         raise AnsibleFilterError("; ".join(messages))
     try:
-        return render(VIRTUAL_SERVERS_INPUT.check(params))
+        return VIRTUAL_SERVERS_INPUT.check(params)
     except BAD_INPUT as exc:
         raise AnsibleFilterError(str(exc)) from None
 
 
+def keepalived_virtual_servers(services) -> str:
+    """keepalived.conf's virtual_server blocks of `services` (empty for none)."""
+    return render(_entries(services))
+
+
+def keepalived_dropped_realservers(live_services, services) -> list:
+    """The live real servers (ipvs_info's services) that `services` drop from a service they keep: each as
+    ipvs_realserver's arguments to drain it before keepalived's reload deletes it."""
+    return dropped(plain(live_services) or [], _entries(services))
+
+
 class FilterModule:
     def filters(self):
-        return {"ipvs_services": ipvs_services, "keepalived_virtual_servers": keepalived_virtual_servers}
+        return {"ipvs_services": ipvs_services, "keepalived_virtual_servers": keepalived_virtual_servers,
+                "keepalived_dropped_realservers": keepalived_dropped_realservers}

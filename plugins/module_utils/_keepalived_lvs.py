@@ -32,6 +32,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model impo
     family_of,
     normalize_service,
     ordered,
+    service_key,
 )
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import (
     REALSERVER,
@@ -47,6 +48,8 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived impo
     INDENT,
     Field,
     _command,
+    _interface,
+    _name,
     argument_spec,
     checked,
     flag,
@@ -390,3 +393,61 @@ def render(entries: list[dict]) -> str:
         return ""
     blocks = ["\n".join(render_virtual_server(entry)) for entry in entries]
     return "\n".join([HEADER, *blocks]) + "\n"
+
+
+# --- a real server leaves the declaration --------------------------------------------------------
+
+def dropped(live_services: list[dict], entries: list[dict]) -> list[dict]:
+    """The real servers of `live_services` (ipvs_info's services) that `entries` (virtual_servers()' result)
+    no longer declare, in services they still declare: keepalived's reload deletes them and drops their
+    in-flight connections, so they are drained first. Each as linux_cluster.lvs.ipvs_realserver's
+    arguments (state drained: weight 0, the rest as it is live)."""
+    declared = {service_key(entry["service"]): entry["service"] for entry in entries}
+    out = []
+    for live in live_services or []:
+        key = service_key(live)
+        if key not in declared:
+            continue
+        for rs in live.get("realservers") or []:
+            if (rs["address"], rs["port"]) in declared[key]["realservers"]:
+                continue
+            identity = ({"fwmark": live["fwmark"], "family": live["family"]} if live.get("fwmark") is not None else
+                        {"protocol": live["protocol"], "service_address": live["address"],
+                         "service_port": live["port"]})
+            out.append({**identity, "address": rs["address"], "port": rs["port"], "forwarding": rs["forwarding"],
+                        "upper_threshold": rs.get("upper_threshold") or 0,
+                        "lower_threshold": rs.get("lower_threshold") or 0, "state": "drained"})
+    return out
+
+
+# --- IPVS connection synchronisation between the directors ----------------------------------------
+
+SYNC_FIELDS = (
+    Field("interface", "str", ("Interface the sync messages go out on (UDP port 8848 to 224.0.0.81). Required.",),
+          check=_interface),
+    Field("instance", "str", ("The VRRP instance that decides: its master sends the connections, the other nodes "
+                              "receive them, and a node that becomes master switches over. Required.",),
+          check=_name),
+    Field("id", "int", ("Sync id, which tells several director pairs on one network apart.",), bounds=(0, 255)),
+)
+
+
+def sync_daemon(params: dict | None, instance_names: list[str], field: str) -> dict | None:
+    """keepalived's global lvs_sync_daemon (2.2.7 refuses the per-instance form), checked; None for none."""
+    if not params:
+        return None
+    missing = [name for name in ("interface", "instance") if not params.get(name)]
+    if missing:
+        raise InputError(field, params, f"needs {' and '.join(missing)}")
+    sync = checked(SYNC_FIELDS, params, field)
+    if sync["instance"] not in instance_names:
+        raise InputError(sub(field, "instance"), sync["instance"], "is not one of the node's VRRP instances ("
+                         + (", ".join(instance_names) or "none") + ")")
+    return sync
+
+
+def render_sync_daemon(sync: dict | None) -> str:
+    if not sync:
+        return ""
+    return f"lvs_sync_daemon {sync['interface']} {sync['instance']}" + (
+        f" id {sync['id']}" if sync["id"] is not None else "")

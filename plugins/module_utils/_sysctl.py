@@ -39,6 +39,7 @@ KERNEL_DEFAULTS = {
     "net.ipv4.conf.*.arp_ignore": "0",
     "net.ipv4.conf.*.arp_announce": "0",
     "net.ipv4.conf.*.rp_filter": "0",
+    "net.ipv4.vs.expire_nodest_conn": "0",
 }
 HEADER = "# Managed by linux_cluster.lvs.{module}: changes made here are replaced.\n"
 

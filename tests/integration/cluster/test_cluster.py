@@ -16,11 +16,12 @@ import os
 import re
 import shlex
 import subprocess
+import threading
 import time
 
 import pytest
 from labhelp import ROOT, assert_refused_unchanged, host_state, lab, recap
-from vipwatch import Watch, report
+from vipwatch import RESULTS, Watch, report
 from vipwatch import holder as holder_of
 from vipwatch import wait_for_holders as wait_for_holder
 
@@ -373,6 +374,154 @@ def wait_for_table(service: str, wanted, timeout: float = 60) -> float:
         time.sleep(0.2)
 
 
+# Runs on the client: `count` connections to the VIP's port 80, each with a request whose headers are not
+# ended yet (nginx waits up to 60 s for the rest); prints OPEN, and on a line from stdin ends each request
+# and prints the answer (the real server's name, or FAILED), then DONE.
+HELD = r"""
+import socket, sys
+vip, count = sys.argv[1], int(sys.argv[2])
+held = []
+for _ in range(count):
+    conn = socket.create_connection((vip, 80), timeout=20)
+    conn.sendall(b"GET / HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n")
+    held.append(conn)
+print("OPEN", flush=True)
+sys.stdin.readline()
+for conn in held:
+    data = b""
+    try:
+        conn.sendall(b"\r\n")
+        while chunk := conn.recv(4096):
+            data += chunk
+    except OSError:
+        pass
+    head, _sep, body = data.partition(b"\r\n\r\n")
+    print(body.decode().strip() if head.startswith(b"HTTP/1.1 200") else "FAILED", flush=True)
+print("DONE", flush=True)
+"""
+
+
+# Runs on the client: one HTTP/1.1 keep-alive connection to the VIP, a request every 0.2 s on it, until a
+# line arrives on stdin or `limit` s; prints "TIME ANSWER LOCALPORT" per request, "TIME ERROR KIND" and stops
+# at the first failure (a connection the new director does not know is reset), then END.
+KEEPALIVE = r"""
+import http.client, select, sys, time
+vip, limit = sys.argv[1], float(sys.argv[2])
+conn, end = http.client.HTTPConnection(vip, 80, timeout=3), time.monotonic() + limit
+while time.monotonic() < end and not select.select([sys.stdin], [], [], 0)[0]:
+    try:
+        conn.request("GET", "/")
+        reply = conn.getresponse()
+        body = reply.read().decode().strip()
+        print(f"{time.time():.3f} {body} {conn.sock.getsockname()[1] if conn.sock else 0}", flush=True)
+    except (OSError, http.client.HTTPException) as error:
+        print(f"{time.time():.3f} ERROR {type(error).__name__}", flush=True)
+        break
+    time.sleep(0.2)
+print("END", flush=True)
+"""
+
+
+def front_interface(director: str) -> str:
+    """The director's interface on the front network (where the VIPs and the VRRP adverts are)."""
+    return lab("ssh", director, "ip -o -4 addr show to 192.0.2.0/24 | awk '{print $2; exit}'").strip()
+
+
+def connection_across_failover(case: str, synced: bool) -> dict:
+    """One keep-alive connection from the client through the VIP while keepalived stops on dir1 (the VIP
+    and the traffic move to dir2) and starts again: requests answered on it after the move, the first
+    error, whether it stayed one connection."""
+    lab("ssh", "client", "cat > /root/keepalive.py", stdin=KEEPALIVE)
+    client = subprocess.Popen([str(ROOT / "tools/lab"), "ssh", "client", "python3", "/root/keepalive.py", VIP, "90"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    lines: list[str] = []
+
+    def read(count: int) -> None:
+        for _ in range(count):
+            line = client.stdout.readline().strip()
+            lines.append(line)
+            if not line or "ERROR" in line or line == "END":
+                return
+
+    read(5)
+    port = lines[0].split()[2]
+    # The master sends a connection in its next batch (the kernel flushes a partly filled one after 2 s):
+    # with sync, wait until dir2 has it; without, dir2 never learns it.
+    start, synced_after = time.monotonic(), None
+    while synced:
+        if f":{port} " in lab("ssh", "dir2", "ipvsadm -Lnc | grep ESTABLISHED || true"):
+            synced_after = time.monotonic() - start
+            break
+        assert time.monotonic() - start < 20, "dir2 never received the connection from dir1's sync daemon"
+        time.sleep(0.2)
+    if not synced:
+        assert f":{port} " not in lab("ssh", "dir2", "ipvsadm -Lnc")
+    lab("ssh", "dir1", "systemctl stop keepalived")
+    moved = wait_for_holder(VIP, {"dir2"})
+    before = len(lines)
+    read(15)
+    after = len([line for line in lines[before:] if len(line.split()) == 3 and "ERROR" not in line])
+    lab("ssh", "dir1", "systemctl start keepalived")
+    back = wait_for_holder(VIP, {"dir1"})
+    read(10)
+    try:
+        rest = client.communicate("stop\n", timeout=30)[0]
+    except BrokenPipeError:  # the client ended at the first error
+        rest = client.communicate(timeout=30)[0]
+    lines += rest.split("\n")
+    error = next((line.split()[2] for line in lines if " ERROR " in line), "")
+    ports = {line.split()[2] for line in lines if len(line.split()) == 3 and "ERROR" not in line}
+    result = {"after": after, "error": error, "one_connection": len(ports) == 1,
+              "answers": len([line for line in lines if len(line.split()) == 3 and "ERROR" not in line])}
+    print(f"\nan established keep-alive connection across a director failover, {case}: {result['answers']} "
+          f"requests answered on it, {after} of them after the VIP moved to dir2 ({moved:.1f} s), "
+          f"{'broken: ' + error if error else 'never broken'}, one connection: {result['one_connection']} "
+          f"(VIP back on dir1 {back:.1f} s after its start"
+          + (f"; on dir2 by sync {synced_after:.1f} s after the first answers)" if synced else ")"))
+    RESULTS.append(f"keep-alive connection across a director failover, {case}: {after} requests after the move, "
+                   f"{'broken (' + error + ')' if error else 'kept'}")
+    return result
+
+
+def active_of(table_text: str, address: str) -> int:
+    """ActiveConn of real server `address` in `ipvsadm -Ln` output."""
+    return sum(int(line.split()[4]) for line in table_text.splitlines()
+               if line.strip().startswith("->") and line.split()[1].startswith(address + ":"))
+
+
+def drained_while_open(playbook, owned: tuple[str, ...], service: str) -> None:
+    """rs1 dropped from the declaration while connections through it are open: the role drains it (weight 0)
+    and waits; the connections complete; then keepalived's reload deletes it."""
+    rs1 = CLUSTER["rs"][0]
+    lab("ssh", "client", "cat > /root/held.py", stdin=HELD)
+    client = subprocess.Popen([str(ROOT / "tools/lab"), "ssh", "client", "python3", "/root/held.py", VIP, "8"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert client.stdout.readline().strip() == "OPEN"
+    active = lab("ssh", "dir1", f"ipvsadm -Ln -t {service}")
+    assert active_of(active, rs1) >= 1, active
+    result: dict = {}
+    started = time.monotonic()
+    run = threading.Thread(target=lambda: result.update(run=playbook(
+        CLUSTER["playbook"], *owned, "-e", json.dumps({"lvs_lab_dropped": [rs1]}))))
+    run.start()
+    waited = wait_for_table(service, lambda table: table.get(rs1, 1) == 0, timeout=120)
+    # Drained on both directors, not yet deleted: the run waits for rs1's connections on dir1.
+    assert run.is_alive(), result
+    assert rs1 in table_realservers("dir1", service)
+    client.stdin.write("go\n")
+    client.stdin.flush()
+    answers = [client.stdout.readline().strip() for _ in range(8)]
+    assert client.stdout.readline().strip() == "DONE"
+    client.wait(timeout=30)
+    run.join(timeout=300)
+    gone = wait_for_table(service, lambda table: rs1 not in table)
+    print(f"\nrs1 dropped with 8 connections open ({active_of(active, rs1)} through rs1): drained "
+          f"{waited:.1f} s into the run, the held requests answered {collections.Counter(answers)}, "
+          f"rs1 deleted {gone:.1f} s after they ended; the run took {time.monotonic() - started:.0f} s")
+    assert "FAILED" not in answers and answers.count("rs1") >= 1, answers
+    assert "run" in result and table_realservers("dir1", service) == {CLUSTER["rs"][1]: 3}
+
+
 @pytest.mark.skipif(MODE != "dr", reason="keepalived's table is the same in every mode; DR is measured")
 def test_keepalived_owns_the_table_and_takes_a_dead_realserver_out(cluster, playbook):
     """lvs_director_table_owner=keepalived on the director pair: keepalived writes the same declaration as
@@ -404,6 +553,7 @@ def test_keepalived_owns_the_table_and_takes_a_dead_realserver_out(cluster, play
             assert lab("ssh", director, "grep ^AUTO= /etc/default/ipvsadm; systemctl is-enabled ipvsadm || true"
                        ).split() == ['AUTO="false"', "disabled"]
             assert table_realservers(director, service) == {rs1: 1, rs2: 3}
+            assert lab("ssh", director, "sysctl -n net.ipv4.vs.expire_nodest_conn").strip() == "1"
         before = director_stats(service)
         counts = requests(VIP, REQUESTS)
         after = director_stats(service)
@@ -420,13 +570,25 @@ def test_keepalived_owns_the_table_and_takes_a_dead_realserver_out(cluster, play
         report("nginx stopped on rs1 (keepalived HTTP_GET every 2 s, 1 retry)", watch.stop(),
                f" (rs1 out of both directors' tables {gone:.1f} s after the stop)")
         counts = requests(VIP, 40)
-        assert counts == collections.Counter({"rs2": 40}), counts
+        assert counts == collections.Counter({"rs2": 40}), (counts, lab("ssh", "dir1", "ipvsadm -Lnc"))
         assert table_realservers("dir1", service) == {rs2: 3}
         lab("ssh", "rs1", "systemctl start nginx")
         back = wait_for_table(service, lambda table: table == {rs1: 1, rs2: 3})
         print(f"rs1 back in both tables {back:.1f} s after nginx started")
         counts = requests(VIP, 40)
         assert counts["FAILED"] == 0 and counts["rs1"] > 0, counts
+
+        drained_while_open(playbook, owned, service)
+
+        broken = connection_across_failover("without connection sync", synced=False)
+        sync = {"lvs_directors_sync_daemon": {"interface": front_interface("dir1"), "instance": "VI_lvs"}}
+        playbook(CLUSTER["playbook"], *owned, "-e", json.dumps(sync))
+        for director in ("dir1", "dir2"):
+            assert "lvs_sync_daemon " in lab("ssh", director, "cat /etc/keepalived/keepalived.conf")
+        kept = connection_across_failover("with keepalived's lvs_sync_daemon", synced=True)
+        assert kept["error"] == "" and kept["after"] >= 10 and kept["one_connection"], kept
+        # Without sync the new master has no entry for the connection: its next packet is answered with a reset.
+        assert broken["error"] != "", broken
 
         watch = Watch(VIP)
         watch.until(set(REALSERVERS))
@@ -436,6 +598,7 @@ def test_keepalived_owns_the_table_and_takes_a_dead_realserver_out(cluster, play
         for director in ("dir1", "dir2"):
             assert "virtual_server" not in lab("ssh", director, "cat /etc/keepalived/keepalived.conf")
             assert table_realservers(director, service) == {rs1: 1, rs2: 3}
+            assert lab("ssh", director, "sysctl -n net.ipv4.vs.expire_nodest_conn").strip() == "0"
     finally:
         lab("ssh", "rs1", "systemctl start nginx")
         for director in ("dir1", "dir2"):

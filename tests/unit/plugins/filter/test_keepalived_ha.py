@@ -178,3 +178,24 @@ def test_dual_master_is_two_instances_each_with_its_own_master():
 
 def test_an_instance_that_fails_its_own_checks_is_left_to_the_nodes_preflight():
     assert vrrp_problems({"dir1": [{"name": "VI_1", "virtual_router_id": 300}], "dir2": []}) == []
+
+
+def test_lvs_connection_sync_follows_an_instance_of_the_node():
+    synced = node("dir1", [WEB], lvs_sync_daemon={"interface": "eth0", "instance": "VI_web", "id": 7})
+    assert synced["problems"] == [] and synced["sync_daemon_text"] == "lvs_sync_daemon eth0 VI_web id 7"
+    assert node("dir1", [WEB])["sync_daemon_text"] == ""
+    assert node("dir1", [WEB], lvs_sync_daemon={"interface": "eth0", "instance": "VI_db"})["problems"] == [
+        "dir1: keepalived_ha_lvs_sync_daemon.instance='VI_db': is not one of the node's VRRP instances (VI_web)"]
+    assert node("dir1", [WEB], lvs_sync_daemon={"interface": "eth 0", "instance": "VI_web", "id": 300})["problems"] == [
+        "dir1: keepalived_ha_lvs_sync_daemon.interface='eth 0': not an interface name (1-15 letters, digits, '_', "
+        "'.', '@' or '-')",
+        "dir1: keepalived_ha_lvs_sync_daemon.id=300: must be from 0 to 255"]
+    assert node("dir1", [WEB], lvs_sync_daemon={"id": 1})["problems"] == [
+        "dir1: keepalived_ha_lvs_sync_daemon={'id': 1}: needs interface and instance"]
+
+
+def test_the_virtual_servers_are_checked_with_the_node():
+    bad = [{"fwmark": 10, "realservers": [{"address": "192.0.2.21"}]}]
+    assert node("dir1", [WEB], virtual_servers=bad)["problems"] == [
+        "dir1: keepalived_ha_virtual_servers[0].health_check.port=None: the real server has no port (a firewall-mark "
+        "or all-ports service): name the port the check connects to"]

@@ -11,7 +11,7 @@ from ansible_collections.linux_cluster.lvs.plugins.filter.lvs_keepalived import 
     keepalived_virtual_servers,
 )
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import problem_lines
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import RULES_INPUT
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import REALSERVER_INPUT, RULES_INPUT
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import (
     REALSERVER_SETTINGS,
     SERVICE_SETTINGS,
@@ -19,6 +19,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options im
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived_lvs import (
     STATIC_SERVICES_INPUT,
     VIRTUAL_SERVERS_INPUT,
+    dropped,
     render,
     virtual_servers,
 )
@@ -193,3 +194,29 @@ def test_a_static_table_keeps_keepalived_options_checked_but_writes_what_keepali
     plain = ipvs_services(gue + SEED)
     assert "health_check" not in plain[0] and "delay_loop" not in plain[1]
     assert RULES_INPUT.problems({"services": plain, "purge": True, "timeouts": None}) == []
+
+
+def test_a_real_server_that_leaves_a_kept_service_is_drained_first():
+    """Live (ipvs_info's form) against the new declaration: rs1 leaves the port-80 service, which stays; the
+    service on port 8080 is not declared any more (keepalived deletes it whole, nothing to drain in it)."""
+    live = [{"protocol": "tcp", "address": "192.0.2.50", "port": 80, "fwmark": None, "family": "ipv4",
+             "realservers": [{"address": "192.0.2.21", "port": 80, "forwarding": "route", "weight": 1,
+                              "upper_threshold": 10, "lower_threshold": 0},
+                             {"address": "192.0.2.22", "port": 80, "forwarding": "route", "weight": 3}]},
+            {"protocol": None, "address": None, "port": None, "fwmark": 10, "family": "ipv4",
+             "realservers": [{"address": "192.0.2.21", "port": 0, "forwarding": "route", "weight": 1}]},
+            {"protocol": "tcp", "address": "192.0.2.50", "port": 8080, "fwmark": None, "family": "ipv4",
+             "realservers": [{"address": "192.0.2.21", "port": 8080, "forwarding": "route", "weight": 1}]}]
+    declared = [{"address": "192.0.2.50", "port": 80, "realservers": [{"address": "192.0.2.22", "weight": 3}]},
+                {"fwmark": 10, "health_check": {"port": 80}, "realservers": [{"address": "192.0.2.22"}]}]
+    params, _messages = VIRTUAL_SERVERS_INPUT.validate({"services": declared})
+    assert dropped(live, virtual_servers(params["services"])) == [
+        {"protocol": "tcp", "service_address": "192.0.2.50", "service_port": 80, "address": "192.0.2.21",
+         "port": 80, "forwarding": "route", "upper_threshold": 10, "lower_threshold": 0, "state": "drained"},
+        {"fwmark": 10, "family": "ipv4", "address": "192.0.2.21", "port": 0, "forwarding": "route",
+         "upper_threshold": 0, "lower_threshold": 0, "state": "drained"}]
+    # Each is what ipvs_realserver accepts.
+    for args in dropped(live, virtual_servers(params["services"])):
+        assert REALSERVER_INPUT.problems(dict(args, drain_timeout=60)) == []
+    # Nothing declared: keepalived is handed nothing, the role drains nothing.
+    assert dropped(live, []) == []
