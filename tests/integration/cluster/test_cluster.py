@@ -437,7 +437,7 @@ def connection_across_failover(case: str, synced: bool) -> dict:
     lines: list[str] = []
 
     def read(count: int) -> None:
-        for _ in range(count):
+        for _line in range(count):
             line = client.stdout.readline().strip()
             lines.append(line)
             if not line or "ERROR" in line or line == "END":
@@ -510,7 +510,7 @@ def drained_while_open(playbook, owned: tuple[str, ...], service: str) -> None:
     assert rs1 in table_realservers("dir1", service)
     client.stdin.write("go\n")
     client.stdin.flush()
-    answers = [client.stdout.readline().strip() for _ in range(8)]
+    answers = [client.stdout.readline().strip() for _held in range(8)]
     assert client.stdout.readline().strip() == "DONE"
     client.wait(timeout=30)
     run.join(timeout=300)
