@@ -204,7 +204,7 @@ REAL_SERVER_FIELDS = (
           render=quoted),
 )
 REAL_SERVER = {field.name: field for field in REAL_SERVER_FIELDS}
-# Fields checked by health_check() and render_sorry(), not by checked().
+# Fields checked by health_check() and _sorry(), not by checked().
 _OWN_CHECKS = ("health_check", "sorry_server")
 
 
@@ -234,8 +234,8 @@ def _unwritable(svc: dict, field: str) -> list:
                                        "(lvs_director_table_owner: static) for it")
     checks = [lambda option=option: refuse(option.name, svc[option.name], sub(field, option.name))
               for option in SERVICE_SETTINGS if option.keepalived is None or option.keepalived(svc) is None]
-    for index, key in enumerate(ordered(svc["realservers"])):
-        rs = svc["realservers"][key]
+    # _ipvs_model keeps the real servers in the order they are listed: index is the user's.
+    for index, rs in enumerate(svc["realservers"].values()):
         checks += [lambda option=option, rs=rs, index=index: refuse(
             option.name, rs[option.name], sub(field, f"realservers[{index}].{option.name}"))
             for option in REALSERVER_SETTINGS if option.keepalived is not None and option.keepalived(rs) is None]

@@ -220,3 +220,11 @@ def test_a_real_server_that_leaves_a_kept_service_is_drained_first():
         assert REALSERVER_INPUT.problems(dict(args, drain_timeout=60)) == []
     # Nothing declared: keepalived is handed nothing, the role drains nothing.
     assert dropped(live, []) == []
+
+
+def test_a_refused_real_server_is_named_by_its_place_in_the_list():
+    service = {"address": "192.0.2.50", "port": 80, "realservers": [
+        {"address": "198.51.100.22", "forwarding": "tunnel", "tunnel_type": "gre"},
+        {"address": "198.51.100.21", "forwarding": "tunnel"}]}
+    assert [line.split("=")[0] for line in problems([service])] == [
+        "lvs_director_services[0].realservers[0].tunnel_type"]
