@@ -273,6 +273,10 @@ def virtual_server(item: dict, svc: dict, field: str, writable: bool = True) -> 
     def realserver(rs_item: dict, where: str, key: tuple):
         extra = checked([f for f in REAL_SERVER_FIELDS if f.name not in _OWN_CHECKS], rs_item, where)
         own = rs_item.get("health_check")
+        if not writable and own is None and item.get("health_check") is None:
+            # A static table: no check declared, none to check (keepalived's default needs a port).
+            by_key[key] = dict(extra, health_check=None)
+            return
         check_field = sub(where if own is not None else field, "health_check")
         extra["health_check"] = health_check(own if own is not None else item.get("health_check"), check_field,
                                              key[1])

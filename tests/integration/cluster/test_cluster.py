@@ -374,29 +374,34 @@ def wait_for_table(service: str, wanted, timeout: float = 60) -> float:
         time.sleep(0.2)
 
 
-# Runs on the client: `count` connections to the VIP's port 80, each with a request whose headers are not
-# ended yet (nginx waits up to 60 s for the rest); prints OPEN, and on a line from stdin ends each request
-# and prints the answer (the real server's name, or FAILED), then DONE.
+# Runs on the client: `count` HTTP/1.1 keep-alive connections to the VIP's port 80, each asked once and then
+# every 3 s again, so each stays open as long as the test needs (nginx closes an idle one after 65 s);
+# prints OPEN; on a line from stdin asks each a last time with "Connection: close" and prints the answer
+# (the real server's name, or FAILED), then DONE.
 HELD = r"""
-import socket, sys
+import http.client, select, sys
 vip, count = sys.argv[1], int(sys.argv[2])
-held = []
-for _ in range(count):
-    conn = socket.create_connection((vip, 80), timeout=20)
-    conn.sendall(b"GET / HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n")
-    held.append(conn)
+held = [http.client.HTTPConnection(vip, 80, timeout=20) for _ in range(count)]
+
+def ask(conn, headers=None):
+    conn.request("GET", "/", headers=headers or {})
+    reply = conn.getresponse()
+    body = reply.read().decode().strip()
+    return body if reply.status == 200 and body else "FAILED"
+
+for conn in held:
+    ask(conn)
 print("OPEN", flush=True)
+while not select.select([sys.stdin], [], [], 3)[0]:
+    for conn in held:
+        ask(conn)
 sys.stdin.readline()
 for conn in held:
-    data = b""
     try:
-        conn.sendall(b"\r\n")
-        while chunk := conn.recv(4096):
-            data += chunk
-    except OSError:
-        pass
-    head, _sep, body = data.partition(b"\r\n\r\n")
-    print(body.decode().strip() if head.startswith(b"HTTP/1.1 200") else "FAILED", flush=True)
+        print(ask(conn, {"Connection": "close"}), flush=True)
+    except (OSError, http.client.HTTPException):
+        print("FAILED", flush=True)
+    conn.close()
 print("DONE", flush=True)
 """
 

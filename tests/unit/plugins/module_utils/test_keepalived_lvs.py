@@ -188,6 +188,14 @@ def test_a_static_table_keeps_keepalived_options_checked_but_writes_what_keepali
             "realservers": [{"address": "198.51.100.21", "forwarding": "tunnel", "tunnel_type": "gue",
                              "tunnel_port": 6080}]}]
     assert problems(gue, STATIC_SERVICES_INPUT) == []
+    # A static firewall-mark service needs no check (keepalived's default one would need a port), but
+    # one it declares is checked as keepalived would take it.
+    fwmark = {"fwmark": 10, "scheduler": "rr", "persistence_timeout": 600, "realservers": [{"address": "192.0.2.21"}]}
+    assert problems([fwmark], STATIC_SERVICES_INPUT) == []
+    assert problems([dict(fwmark, health_check={"type": "tcp"})], STATIC_SERVICES_INPUT) == [
+        "lvs_director_services[0].health_check.port=None: the real server has no port (a firewall-mark or "
+        "all-ports service): name the port the check connects to"]
+    assert problems([fwmark]) != []
     assert problems(gue) != []
     assert problems([dict(gue[0], delay_loop="often")], STATIC_SERVICES_INPUT)
     # What ipvs_rules gets: the same services without keepalived's options, which it accepts as they are.
