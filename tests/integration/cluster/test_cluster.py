@@ -595,6 +595,22 @@ def test_keepalived_owns_the_table_and_takes_a_dead_realserver_out(cluster, play
         # Without sync the new master has no entry for the connection: its next packet is answered with a reset.
         assert broken["error"] != "", broken
 
+        # dir1 power-cycled under traffic: dir2 serves from its own warm table; dir1 boots with ip_vs loaded
+        # before the sysctls, no static table restored, and keepalived rebuilds its table and takes the VIPs back.
+        watch = Watch(VIP)
+        watch.until(set(REALSERVERS))
+        lab("restart", "dir1")
+        back = wait_for_holder(VIP, {"dir1"}, timeout=120)
+        watch.until(set(REALSERVERS), count=20)
+        report("dir1 power-cycled with keepalived owning the table", watch.stop(),
+               f" (VIPs back on dir1 {back:.1f} s after it was up again)")
+        assert table_realservers("dir1", service) == {rs1: 1, rs2: 3}
+        assert lab("ssh", "dir1", "sysctl -n net.ipv4.vs.expire_nodest_conn").strip() == "1"
+        deadline = time.monotonic() + 30
+        while "master sync daemon" not in (daemons := lab("ssh", "dir1", "ipvsadm -L --daemon")):
+            assert time.monotonic() < deadline, daemons
+            time.sleep(0.5)
+
         watch = Watch(VIP)
         watch.until(set(REALSERVERS))
         playbook(CLUSTER["playbook"], *pair)
