@@ -488,6 +488,51 @@ def connection_across_failover(case: str, synced: bool) -> dict:
     return result
 
 
+# Runs on dir1, started and ended by the test: answers every GET with "sorry" (the sorry server).
+SORRY = r"""
+import http.server
+
+class Sorry(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"sorry\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+http.server.ThreadingHTTPServer(("0.0.0.0", 80), Sorry).serve_forever()
+"""
+
+
+def both_down_then_one_back(service: str) -> None:
+    """nginx stopped on both real servers: keepalived puts the sorry server (127.0.0.1, this director) in the
+    table and it answers; rs1 back: the sorry server leaves and rs1 answers; then rs2 too."""
+    rs1, rs2 = CLUSTER["rs"]
+    lab("ssh", "dir1", "cat > /root/sorry.py", stdin=SORRY)
+    pid = lab("ssh", "dir1", "setsid python3 /root/sorry.py >/dev/null 2>&1 < /dev/null & echo $!").strip()
+    try:
+        lab("ssh", "rs1", "systemctl stop nginx")
+        lab("ssh", "rs2", "systemctl stop nginx")
+        sorry = wait_for_table(service, lambda table: set(table) == {"127.0.0.1"})
+        counts = requests(VIP, 20)
+        print(f"\nnginx stopped on rs1 and rs2: the sorry server in both tables after {sorry:.1f} s, "
+              f"20 requests: {dict(counts)}")
+        assert counts == collections.Counter({"sorry": 20}), counts
+        lab("ssh", "rs1", "systemctl start nginx")
+        back = wait_for_table(service, lambda table: set(table) == {rs1})
+        counts = requests(VIP, 20)
+        print(f"rs1 started again: the sorry server out, rs1 in after {back:.1f} s, 20 requests: {dict(counts)}")
+        assert counts == collections.Counter({"rs1": 20}), counts
+    finally:
+        lab("ssh", "dir1", f"kill {int(pid)}")
+        lab("ssh", "rs1", "systemctl start nginx")
+        lab("ssh", "rs2", "systemctl start nginx")
+    wait_for_table(service, lambda table: table == {rs1: 1, rs2: 3})
+
+
 def active_of(table_text: str, address: str) -> int:
     """ActiveConn of real server `address` in `ipvsadm -Ln` output."""
     return sum(int(line.split()[4]) for line in table_text.splitlines()
@@ -582,6 +627,8 @@ def test_keepalived_owns_the_table_and_takes_a_dead_realserver_out(cluster, play
         print(f"rs1 back in both tables {back:.1f} s after nginx started")
         counts = requests(VIP, 40)
         assert counts["FAILED"] == 0 and counts["rs1"] > 0, counts
+
+        both_down_then_one_back(service)
 
         drained_while_open(playbook, owned, service)
 
