@@ -18,6 +18,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     BAD_INPUT,
     InputError,
     errors_of,
+    integer,
     ip_address,
     plain,
     problem_lines,
@@ -286,6 +287,9 @@ def keepalived_ha_node(settings: dict) -> dict:
     problems += _global_problems(settings, [instance.get("name") for instance in instances])
     problems += problem_lines(VIRTUAL_SERVERS_INPUT.problems({"services": settings.get("virtual_servers") or []}),
                               names={"services": "keepalived_ha_virtual_servers"})
+    # As ipvs_realserver takes it, which drains the real servers the table drops.
+    _setting(problems, "keepalived_ha_drain_timeout", settings.get("drain_timeout", 0),
+             lambda name, value: integer(name, value, 0, 2 ** 31 - 1))
     sync = _setting(problems, "keepalived_ha_lvs_sync_daemon", settings.get("lvs_sync_daemon"),
                     lambda name, value: sync_daemon(value, [instance.get("name") for instance in instances], name))
     lines = problem_lines(problems, f"{host}: ")

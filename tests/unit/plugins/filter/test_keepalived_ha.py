@@ -199,3 +199,9 @@ def test_the_virtual_servers_are_checked_with_the_node():
     assert node("dir1", [WEB], virtual_servers=bad)["problems"] == [
         "dir1: keepalived_ha_virtual_servers[0].health_check.port=None: the real server has no port (a firewall-mark "
         "or all-ports service): name the port the check connects to"]
+
+
+def test_the_drain_timeout_is_checked_as_ipvs_realserver_takes_it():
+    assert node("dir1", [WEB], drain_timeout=60)["problems"] == []
+    assert node("dir1", [WEB], drain_timeout=-1)["problems"] == [
+        "dir1: keepalived_ha_drain_timeout=-1: must be from 0 to 2147483647"]
