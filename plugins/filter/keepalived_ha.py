@@ -23,6 +23,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     plain,
     problem_lines,
 )
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import MAX_TIMEOUT
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import (
     INSTANCE,
     INSTANCE_FIELDS,
@@ -289,7 +290,7 @@ def keepalived_ha_node(settings: dict) -> dict:
                               names={"services": "keepalived_ha_virtual_servers"})
     # As ipvs_realserver takes it, which drains the real servers the table drops.
     _setting(problems, "keepalived_ha_drain_timeout", settings.get("drain_timeout", 0),
-             lambda name, value: integer(name, value, 0, 2 ** 31 - 1))
+             lambda name, value: integer(name, value, 0, MAX_TIMEOUT))
     sync = _setting(problems, "keepalived_ha_lvs_sync_daemon", settings.get("lvs_sync_daemon"),
                     lambda name, value: sync_daemon(value, [instance.get("name") for instance in instances], name))
     lines = problem_lines(problems, f"{host}: ")

@@ -185,24 +185,31 @@ def normalize_service(spec: dict, field: str = "", with_realservers: bool = True
     return svc
 
 
-def declared_services(items: list[dict]) -> list[dict]:
-    """ipvs_rules' services, each validated, none declared twice; every bad service and real server is
-    reported at once."""
-    services, errors, seen = [], [], {}
-    for index, item in enumerate(items):
-        try:
-            svc = normalize_service(service_input(item), field=f"services[{index}]", with_realservers=True)
-        except BAD_INPUT as exc:
-            errors += errors_of(exc)
-            continue
+def declared_twice(services: list[tuple[int, dict]]) -> list[InputError]:
+    """For (index, normalized service) pairs in declaration order: each service that repeats an earlier one."""
+    errors, seen = [], {}
+    for index, svc in services:
         key = service_key(svc)
         if key in seen:
             why = f"service {service_name(key)} is already declared at index {seen[key]}"
             errors.append(InputError(f"services[{index}]", why=why))
         seen.setdefault(key, index)
-        services.append(svc)
+    return errors
+
+
+def declared_services(items: list[dict]) -> list[dict]:
+    """ipvs_rules' services, each validated, none declared twice; every bad service and real server is
+    reported at once."""
+    services, errors = [], []
+    for index, item in enumerate(items):
+        try:
+            services.append((index, normalize_service(service_input(item), field=f"services[{index}]",
+                                                      with_realservers=True)))
+        except BAD_INPUT as exc:
+            errors += errors_of(exc)
+    errors += declared_twice(services)
     collect([lambda error=error: raise_error(error) for error in errors])
-    return services
+    return [svc for _index, svc in services]
 
 
 def normalize_realserver(spec: dict, svc: dict, field: str = "") -> dict:

@@ -28,7 +28,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     sub,
 )
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import (
-    declared_services,
+    declared_twice,
     family_of,
     normalize_service,
     ordered,
@@ -229,15 +229,15 @@ def ipvs_part(item: dict) -> dict:
 
 def _unwritable(svc: dict, field: str) -> list:
     """The IPVS settings of `svc` keepalived cannot write, each as a check that raises."""
-    def refuse(name: str, value, where: str):
+    def refuse(value, where: str):
         raise InputError(where, value, "keepalived 2.2.7 cannot write this; keep the table static "
                                        "(lvs_director_table_owner: static) for it")
-    checks = [lambda option=option: refuse(option.name, svc[option.name], sub(field, option.name))
+    checks = [lambda option=option: refuse(svc[option.name], sub(field, option.name))
               for option in SERVICE_SETTINGS if option.keepalived is None or option.keepalived(svc) is None]
     # _ipvs_model keeps the real servers in the order they are listed: index is the user's.
     for index, rs in enumerate(svc["realservers"].values()):
         checks += [lambda option=option, rs=rs, index=index: refuse(
-            option.name, rs[option.name], sub(field, f"realservers[{index}].{option.name}"))
+            rs[option.name], sub(field, f"realservers[{index}].{option.name}"))
             for option in REALSERVER_SETTINGS if option.keepalived is not None and option.keepalived(rs) is None]
     return checks
 
@@ -325,8 +325,8 @@ def virtual_servers(items: list[dict], writable: bool = True) -> list[dict]:
         svc = normalize_service(service_input(ipvs_part(item)), field=field, with_realservers=True)
         return dict(virtual_server(item, svc, field, writable), service=svc)
     entries = collect([lambda index=index, item=item: one(index, item) for index, item in enumerate(items)])
-    # A service declared twice (its IPVS part was good on its own).
-    declared_services([ipvs_part(item) for item in items])
+    collect([lambda error=error: raise_error(error)
+             for error in declared_twice(list(enumerate(entry["service"] for entry in entries)))])
     return entries
 
 

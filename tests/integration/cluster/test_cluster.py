@@ -356,11 +356,17 @@ def test_director_pair_moves_the_vips_while_both_keep_the_table(cluster, playboo
             lab("ssh", director, "systemctl disable --now keepalived; rm -f /etc/keepalived/conf.d/VI_lvs.conf")
 
 
+def realserver_rows(table_text: str) -> dict:
+    """The real-server rows of `ipvsadm -Ln` output: {address: (weight, ActiveConn)}."""
+    return {fields[1].rsplit(":", 1)[0]: (int(fields[3]), int(fields[4]))
+            for fields in (line.split() for line in table_text.splitlines())
+            if fields and fields[0] == "->" and fields[1][0].isdigit()}
+
+
 def table_realservers(director: str, service: str) -> dict:
     """The real servers of `service` in `director`'s kernel table: {address: weight}."""
-    out = lab("ssh", director, f"ipvsadm -Ln -t {service}")
-    return {line.split()[1].rsplit(":", 1)[0]: int(line.split()[3]) for line in out.splitlines()
-            if line.strip().startswith("->") and line.split()[1][0].isdigit()}
+    rows = realserver_rows(lab("ssh", director, f"ipvsadm -Ln -t {service}"))
+    return {address: weight for address, (weight, _active) in rows.items()}
 
 
 def wait_for_table(service: str, wanted, timeout: float = 60) -> float:
@@ -533,12 +539,6 @@ def both_down_then_one_back(service: str) -> None:
     wait_for_table(service, lambda table: table == {rs1: 1, rs2: 3})
 
 
-def active_of(table_text: str, address: str) -> int:
-    """ActiveConn of real server `address` in `ipvsadm -Ln` output."""
-    return sum(int(line.split()[4]) for line in table_text.splitlines()
-               if line.strip().startswith("->") and line.split()[1].startswith(address + ":"))
-
-
 def drained_while_open(playbook, owned: tuple[str, ...], service: str) -> None:
     """rs1 dropped from the declaration while connections through it are open: the role drains it (weight 0)
     and waits; the connections complete; then keepalived's reload deletes it."""
@@ -548,7 +548,8 @@ def drained_while_open(playbook, owned: tuple[str, ...], service: str) -> None:
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert client.stdout.readline().strip() == "OPEN"
     active = lab("ssh", "dir1", f"ipvsadm -Ln -t {service}")
-    assert active_of(active, rs1) >= 1, active
+    through = realserver_rows(active).get(rs1, (0, 0))[1]
+    assert through >= 1, active
     result: dict = {}
     started = time.monotonic()
     run = threading.Thread(target=lambda: result.update(run=playbook(
@@ -565,7 +566,7 @@ def drained_while_open(playbook, owned: tuple[str, ...], service: str) -> None:
     client.wait(timeout=30)
     run.join(timeout=300)
     gone = wait_for_table(service, lambda table: rs1 not in table)
-    print(f"\nrs1 dropped with 8 connections open ({active_of(active, rs1)} through rs1): drained "
+    print(f"\nrs1 dropped with 8 connections open ({through} through rs1): drained "
           f"{waited:.1f} s into the run, the held requests answered {collections.Counter(answers)}, "
           f"rs1 deleted {gone:.1f} s after they ended; the run took {time.monotonic() - started:.0f} s")
     assert "FAILED" not in answers and answers.count("rs1") >= 1, answers
