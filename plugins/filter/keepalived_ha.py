@@ -153,14 +153,18 @@ def user_scripts(declared: list, taken: list[str], problems: list) -> list[dict]
 
 def node_instance(instance: dict, host: str, node: dict, role_checks: list[str]) -> dict:
     """The vrrp_instance arguments of one declared instance on `host`: the fields passed on as given, per-node
-    fields from their {host: value} map, the node's interface, the role's checks and notify, and with
+    fields from their {host: value} map, the interface (the instance's, the node's, else the one with an address in
+    the network of the instance's first VIP), the role's checks and notify, and with
     `unicast` this node's address as source and the other nodes' as peers."""
     args = {field.name: instance[field.name] for field in PASSED if instance.get(field.name) is not None}
     for field in PER_NODE:
         value = (instance.get(field.per_node) or {}).get(host, instance.get(field.name))
         if value is not None:
             args[field.name] = value
-    args["interface"] = instance.get("interface") or node.get("interface") or None
+    first_vip = next(iter(instance.get("virtual_ipaddresses") or [{}]), {})
+    args["interface"] = (instance.get("interface") or node.get("interface")
+                         or network_interface(node.get("links"), first_vip.get("address") if isinstance(first_vip, dict)
+                                              else first_vip) or None)
     tracked = [{"name": name, "weight": None} for name in role_checks] if instance.get("track_role_checks", True) \
         else []
     if tracked or instance.get("track_scripts"):
@@ -277,11 +281,9 @@ def keepalived_ha_node(settings: dict) -> dict:
     scripts = role_scripts(settings, problems)
     scripts += user_scripts(settings.get("scripts"), [entry["name"] for entry in scripts], problems)
     role_checks = [entry["name"] for entry in scripts if entry["name"] in (MAINTENANCE, PROCESS_CHECK, URL_CHECK)]
-    first_vip = next(iter(instances[0].get("virtual_ipaddresses") or [{}]), {}) if instances else {}
-    vip = first_vip.get("address") if isinstance(first_vip, dict) else first_vip
-    interface = settings.get("interface") or network_interface(settings.get("links"), vip)
     addresses = {peer: address or peer for peer, address in (settings.get("addresses") or {}).items()}
-    node = {"interface": interface, "notify": settings.get("notify"), "addresses": addresses}
+    node = {"interface": settings.get("interface"), "links": settings.get("links"), "notify": settings.get("notify"),
+            "addresses": addresses}
     node_args = [node_instance(instance, host, node, role_checks) for instance in instances]
     problems += _instance_problems(instances, node_args, host, [entry["name"] for entry in scripts])
     problems += _link_problems(settings.get("links"), node_args, instances, host)
@@ -356,6 +358,22 @@ def vrrp_problems(instances_by_host: dict) -> list[str]:
     return problems
 
 
+def held_vips(instances, links) -> list:
+    """The VIPs (addresses, no prefix) of `instances` that this node holds: among the addresses of `links`
+    (`ip -j addr show` output). A node that holds one is a master of its instance."""
+    local = {info.get("local") for link in plain(links) or [] for info in link.get("addr_info") or []}
+    held = []
+    for instance in plain(instances) or []:
+        for vip in instance.get("virtual_ipaddresses") or []:
+            try:
+                address = str(ipaddress.ip_interface(str(vip.get("address") if isinstance(vip, dict) else vip)).ip)
+            except ValueError:
+                continue
+            if address in local and address not in held:
+                held.append(address)
+    return held
+
+
 class FilterModule:
     def filters(self):
-        return {"keepalived_ha_node": keepalived_ha_node, "vrrp_problems": vrrp_problems}
+        return {"keepalived_ha_node": keepalived_ha_node, "vrrp_problems": vrrp_problems, "held_vips": held_vips}

@@ -13,6 +13,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived_lvs 
     VIRTUAL_SERVERS_INPUT,
     dropped,
     ipvs_part,
+    pair_problems,
     render,
 )
 
@@ -46,7 +47,16 @@ def keepalived_dropped_realservers(live_services, services) -> list:
     return dropped(plain(live_services) or [], _entries(services))
 
 
+def director_pair_problems(instances, mode, services, fwmark_rules=None, gateways=None, sync_groups=None) -> list:
+    """What the director pair's VRRP instances miss to carry the cluster (_keepalived_lvs.pair_problems): the VIPs
+    of `services` and `fwmark_rules` (entries that are not one are the roles' preflight's to name)."""
+    vips = [item.get(key) for items, key in ((plain(services), "address"), (plain(fwmark_rules), "vip"))
+            for item in (items if isinstance(items, list) else []) if isinstance(item, dict) and item.get(key)]
+    return pair_problems(plain(instances), mode, vips, plain(gateways), plain(sync_groups))
+
+
 class FilterModule:
     def filters(self):
         return {"ipvs_services": ipvs_services, "keepalived_virtual_servers": keepalived_virtual_servers,
-                "keepalived_dropped_realservers": keepalived_dropped_realservers}
+                "keepalived_dropped_realservers": keepalived_dropped_realservers,
+                "director_pair_problems": director_pair_problems}

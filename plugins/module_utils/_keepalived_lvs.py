@@ -15,6 +15,7 @@ GRE tunnels). Every block is written over several lines: 2.2.7 skips the keyword
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
@@ -455,3 +456,49 @@ def render_sync_daemon(sync: dict | None) -> str:
         return ""
     return f"lvs_sync_daemon {sync['interface']} {sync['instance']}" + (
         f" id {sync['id']}" if sync["id"] is not None else "")
+
+
+# --- The director pair: what its VRRP instances must carry ------------------------------------------
+
+def _carriers(instances: list) -> dict:
+    """Each address the instances float (without its prefix) -> the name of the instance carrying it."""
+    carried: dict = {}
+    for instance in instances:
+        for vip in (instance.get("virtual_ipaddresses") or []) if isinstance(instance, dict) else []:
+            address = vip.get("address") if isinstance(vip, dict) else vip
+            try:
+                carried.setdefault(str(ipaddress.ip_interface(str(address)).ip), instance.get("name"))
+            except ValueError:
+                continue  # the instances' own check names it
+    return carried
+
+
+def pair_problems(instances, mode: str, vips, gateways, sync_groups, field: str = "lvs_directors_vrrp") -> list:
+    """What a director pair's instances (`field`) miss: every VIP of the services (`vips`) floated by an
+    instance; in LVS-NAT also every real server's gateway (`gateways`: {host: address}, the DIP), and
+    that in the instance of each VIP or in one sync group with it, so that the real servers' way back
+    moves with the VIPs. Problem sentences, none when the pair holds."""
+    instances = instances or []
+    if not instances:
+        return [f"{field} is empty: a director pair needs at least one VRRP instance carrying the VIPs"]
+    carried = _carriers(instances)
+    problems = [f"{vip} (a VIP of lvs_director_services or lvs_director_fwmark_rules) is carried by no instance "
+                f"of {field}: the pair would not move it" for vip in dict.fromkeys(map(str, vips or []))
+                if vip not in carried]
+    if mode != "nat":
+        return problems
+    together = [set(group.get("instances") or []) for group in sync_groups or [] if isinstance(group, dict)]
+    for host, gateway in sorted((gateways or {}).items()):
+        name = carried.get(str(gateway))
+        if name is None:
+            problems.append(f"{host}: lvs_realserver_nat_gateway={gateway!r} is carried by no instance of {field}: "
+                            "in LVS-NAT the real servers' gateway is an address the pair floats (the DIP) on "
+                            "their network, or their replies stay with a director that lost the VIPs")
+            continue
+        apart = sorted({carried[vip] for vip in map(str, vips or []) if vip in carried} - {name})
+        apart = [other for other in apart if not any({name, other} <= group for group in together)]
+        if apart:
+            problems.append(f"{host}: the gateway {gateway} (instance {name}) and the VIPs of "
+                            f"{', '.join(apart)} are in no sync group together: one could move without the "
+                            "other; put the instances in one entry of lvs_directors_sync_groups")
+    return problems

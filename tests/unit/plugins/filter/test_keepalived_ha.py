@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.linux_cluster.lvs.plugins.filter.keepalived_ha import (
+    held_vips,
     keepalived_ha_node,
     network_interface,
     vrrp_problems,
@@ -104,6 +105,18 @@ def test_no_interface_in_the_vips_network():
                         "keepalived_ha_instances[0]'s first VIP; set keepalived_ha_interface or "
                         "keepalived_ha_instances[0].interface"]
     assert network_interface(LINKS, "192.0.2.80/24") == "eth0" and network_interface(LINKS, "bad") == ""
+
+
+def test_each_instance_adverts_on_the_interface_of_its_own_vips():
+    back = {"ifname": "eth1", "flags": ["BROADCAST", "MULTICAST", "UP"],
+            "addr_info": [{"local": "198.51.100.11", "prefixlen": 24}]}
+    dip = dict(WEB, name="VI_dip", virtual_router_id=52, virtual_ipaddresses=[{"address": "198.51.100.10/24"}])
+    result = node("dir1", [WEB, dip], links=[*LINKS, back])
+    assert result["problems"] == []
+    assert [args["interface"] for args in result["instances"]] == ["eth0", "eth1"]
+    # keepalived_ha_interface, when set, is every instance's.
+    fixed = node("dir1", [WEB, dip], links=[*LINKS, back], interface="eth1")["instances"]
+    assert {args["interface"] for args in fixed} == {"eth1"}
 
 
 def test_user_scripts_chosen_per_instance():
@@ -205,3 +218,14 @@ def test_the_drain_timeout_is_checked_as_ipvs_realserver_takes_it():
     assert node("dir1", [WEB], drain_timeout=60)["problems"] == []
     assert node("dir1", [WEB], drain_timeout=-1)["problems"] == [
         "dir1: keepalived_ha_drain_timeout=-1: must be from 0 to 2147483647"]
+
+
+def test_held_vips_are_the_instances_addresses_the_node_has():
+    links = [{"ifname": "lo", "addr_info": [{"local": "127.0.0.1"}]},
+             {"ifname": "eth1", "addr_info": [{"local": "203.0.113.11"}, {"local": "203.0.113.51"}]},
+             {"ifname": "eth2", "addr_info": [{"local": "198.51.100.10"}]}]
+    instances = [{"name": "VI_lvs",
+                  "virtual_ipaddresses": [{"address": "203.0.113.50/24"}, {"address": "203.0.113.51/24"}]},
+                 {"name": "VI_dip", "virtual_ipaddresses": [{"address": "198.51.100.10/24"}, {"address": "bad"}]}]
+    assert held_vips(instances, links) == ["203.0.113.51", "198.51.100.10"]
+    assert held_vips(instances, links[:1]) == []

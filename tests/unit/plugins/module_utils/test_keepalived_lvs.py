@@ -20,6 +20,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived_lvs 
     STATIC_SERVICES_INPUT,
     VIRTUAL_SERVERS_INPUT,
     dropped,
+    pair_problems,
     render,
     virtual_servers,
 )
@@ -236,3 +237,35 @@ def test_a_refused_real_server_is_named_by_its_place_in_the_list():
         {"address": "198.51.100.21", "forwarding": "tunnel"}]}
     assert [line.split("=")[0] for line in problems([service])] == [
         "lvs_director_services[0].realservers[0].tunnel_type"]
+
+
+PAIR = [{"name": "VI_lvs", "virtual_ipaddresses": [{"address": "203.0.113.50/24"}, {"address": "203.0.113.51/24"}]},
+        {"name": "VI_dip", "virtual_ipaddresses": [{"address": "198.51.100.10/24"}]}]
+VIPS = ["203.0.113.50", "203.0.113.51", "203.0.113.50"]
+
+
+def test_a_nat_pair_floats_the_gateway_with_the_vips_in_one_sync_group():
+    group = [{"name": "G_lvs", "instances": ["VI_lvs", "VI_dip"]}]
+    gateways = {"rs1": "198.51.100.10", "rs2": "198.51.100.10"}
+    assert pair_problems(PAIR, "nat", VIPS, gateways, group) == []
+    assert pair_problems(PAIR, "nat", VIPS, gateways, []) == [
+        f"{host}: the gateway 198.51.100.10 (instance VI_dip) and the VIPs of VI_lvs are in no sync group together: "
+        "one could move without the other; put the instances in one entry of lvs_directors_sync_groups"
+        for host in ("rs1", "rs2")]
+    # The DIP in the instance of the VIPs needs no group.
+    one = [{"name": "VI_lvs", "virtual_ipaddresses": PAIR[0]["virtual_ipaddresses"] + PAIR[1]["virtual_ipaddresses"]}]
+    assert pair_problems(one, "nat", VIPS, gateways, []) == []
+
+
+def test_a_pair_refuses_what_it_would_not_move():
+    problems = pair_problems(PAIR[:1], "nat", [*VIPS, "203.0.113.52"], {"rs1": "198.51.100.11"}, [])
+    assert problems == [
+        "203.0.113.52 (a VIP of lvs_director_services or lvs_director_fwmark_rules) is carried by no instance of "
+        "lvs_directors_vrrp: the pair would not move it",
+        "rs1: lvs_realserver_nat_gateway='198.51.100.11' is carried by no instance of lvs_directors_vrrp: in LVS-NAT "
+        "the real servers' gateway is an address the pair floats (the DIP) on their network, or their replies stay "
+        "with a director that lost the VIPs"]
+    assert pair_problems([], "dr", VIPS, {}, []) == [
+        "lvs_directors_vrrp is empty: a director pair needs at least one VRRP instance carrying the VIPs"]
+    # DR and TUN real servers answer the client themselves: their gateways are not the pair's business.
+    assert pair_problems(PAIR[:1], "dr", VIPS, {"rs1": "192.0.2.1"}, []) == []
