@@ -36,6 +36,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model impo
     service_key,
 )
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import (
+    KEEPALIVED_METHODS,
     REALSERVER,
     REALSERVER_SETTINGS,
     SERVICE_ID,
@@ -166,16 +167,26 @@ SORRY_FIELDS = (
     Field("address", "str", ("Its address, of the service's family.",), required=True),
     Field("port", "int", ("Its port; the service's port when not set. Not on a firewall-mark service.",),
           bounds=(1, 65535)),
+    Field("forwarding", "str", ("How IPVS sends it the connections (C(sorry_server_lvs_method)). When not set,"
+                                " V(route) for a loopback address (the director itself answers: IPVS hands the"
+                                " connection to its own stack, in every mode, while the kernel refuses to"
+                                " masquerade to a loopback address), else the method of the service's real"
+                                " servers.",), choices=tuple(KEEPALIVED_METHODS)),
 )
 _HEALTH_DOC = ("The real servers' health check; each real server may set its own. A V(tcp) connect to the real "
                "server's port (3 s timeout, 2 retries 2 s apart) when not set.",)
+
+def _render_sorry(word: str, sorry: dict) -> list[str]:
+    method = [f"sorry_server_lvs_method {KEEPALIVED_METHODS[sorry['forwarding']]}"] if sorry["forwarding"] else []
+    return [f"{word} {sorry['address']} {sorry['port']}", *method]
+
 
 VIRTUAL_SERVER_FIELDS = (
     Field("delay_loop", "int", ("Seconds between two health checks of a real server.",), default=5,
           bounds=(1, 3600), render=word),
     Field("health_check", "dict", _HEALTH_DOC, options=CHECK_FIELDS),
     Field("sorry_server", "dict", ("The server that answers while no real server is healthy.",),
-          options=SORRY_FIELDS, render=lambda field, sorry: [f"{field.word} {sorry['address']} {sorry['port']}"]),
+          options=SORRY_FIELDS, render=lambda field, sorry: _render_sorry(field.word, sorry)),
     Field("sorry_server_inhibit", "bool", ("The sorry server stays in the table at weight 0 while real servers "
                                            "serve.",), default=False, render=flag),
     Field("inhibit_on_failure", "bool", ("A failed real server stays in the table at weight 0 (its established "
@@ -252,7 +263,15 @@ def _sorry(params: dict | None, svc: dict, field: str) -> dict | None:
     port = params.get("port")
     if svc["fwmark"] is not None and port is not None:
         raise InputError(sub(field, "port"), port, "a firewall-mark service's sorry server takes no port")
-    return {"address": address, "port": port if port is not None else (svc["port"] or 0)}
+    forwarding = params.get("forwarding")
+    if forwarding is not None and forwarding not in KEEPALIVED_METHODS:
+        raise InputError(sub(field, "forwarding"), forwarding, "must be one of " + ", ".join(KEEPALIVED_METHODS))
+    if ipaddress.ip_address(address).is_loopback:
+        if forwarding == "masquerade":
+            raise InputError(sub(field, "forwarding"), forwarding, f"the kernel does not masquerade to a loopback "
+                             f"address ({address}); use route, which hands the connections to the director itself")
+        forwarding = forwarding or "route"
+    return {"address": address, "port": port if port is not None else (svc["port"] or 0), "forwarding": forwarding}
 
 
 def virtual_server(item: dict, svc: dict, field: str, writable: bool = True) -> dict:

@@ -704,19 +704,40 @@ def test_keepalived_owns_the_table_and_takes_a_dead_realserver_out(cluster, play
 
 
 @pytest.mark.skipif(MODE != "nat", reason="LVS-NAT only")
+def test_nat_pair_that_could_leave_the_gateway_behind_changes_no_host(cluster, playbook):
+    """The DIP's instance outside the VIPs' sync group: a failure of one network would move one without the
+    other. site.yml's first play refuses it, with the hosts unchanged."""
+    refused_without_change(playbook, {"lvs_directors_ha": True, "lvs_directors_sync_groups": []}, [
+        f"{host}: the gateway {DIP} (instance VI_dip) and the VIPs of VI_lvs are in no sync group together: one "
+        "could move without the other; put the instances in one entry of lvs_directors_sync_groups"
+        for host in REALSERVERS])
+
+
+@pytest.mark.skipif(MODE != "nat", reason="LVS-NAT only")
 def test_nat_director_pair_floats_the_gateway_and_keepalived_owns_the_table(cluster, playbook):
     """LVS-NAT as a director pair: the pair floats the real servers' gateway (the DIP, on the back network)
-    in one sync group with the VIPs, and keepalived owns the health-checked table. The spread, a real server
-    stopped and started, a connection across a failover with connection sync, dir1 power-cycled under
-    traffic, and the table handed back to the static owner, measured from the client."""
+    in one sync group with the VIPs, and keepalived owns the health-checked table. The table handed to
+    keepalived and back, the spread, a real server stopped and started, a connection across a failover with
+    connection sync, dir1 power-cycled under traffic and both real servers down (the sorry server), measured
+    from the client."""
     sync = {"lvs_directors_sync_daemon": {"interface": front_interface("dir1"), "instance": "VI_lvs"}}
-    owned = ("-e", "lvs_directors_ha=true", "-e", "lvs_director_table_owner=keepalived", "-e", json.dumps(sync))
+    pair = ("-e", "lvs_directors_ha=true", "-e", json.dumps(sync))
+    owned = (*pair, "-e", "lvs_director_table_owner=keepalived")
     service = f"{VIP}:80"
     rs1, rs2 = CLUSTER["rs"]
     try:
-        # From the one-director cluster: the real servers' default route moves to the DIP, the directors become
-        # the pair with keepalived owning the table.
-        playbook(CLUSTER["playbook"], *owned)
+        # From the one-director cluster to the pair with the static table: the real servers' default route moves
+        # to the DIP. Then the table handed to keepalived, measured from the client.
+        playbook(CLUSTER["playbook"], *pair)
+        for address in FLOATING:
+            wait_for_holder(address, {"dir1"})
+        watch = Watch(VIP)
+        watch.until(set(REALSERVERS))
+        playbook(CLUSTER["playbook"], *owned, "--limit", "directors")
+        watch.until(set(REALSERVERS), count=10)
+        summary = watch.stop()
+        report("LVS-NAT pair: the static table handed to keepalived", summary)
+        assert summary["failed"] == 0, summary
         again = playbook(CLUSTER["playbook"], *owned)
         checked = playbook(CLUSTER["playbook"], *owned, "--limit", "directors", "--check", "--diff")
         for run in (again, checked):
@@ -752,7 +773,8 @@ def test_nat_director_pair_floats_the_gateway_and_keepalived_owns_the_table(clus
                "the start)")
 
         kept = connection_across_failover("LVS-NAT, with keepalived's lvs_sync_daemon", synced=True)
-        assert kept["error"] == "" and kept["after"] >= 10 and kept["one_connection"], kept
+        assert kept["error"] == "" and kept["after"] >= 10 and kept["one_connection"], (
+            kept, {director: lab("ssh", director, "ipvsadm -Lnc; ip -o -4 addr") for director in ("dir1", "dir2")})
 
         # dir1 power-cycled under traffic: dir2 takes the VIPs and the DIP together (the sync group), so the real
         # servers' replies reach the director that now holds the connections.
@@ -765,13 +787,15 @@ def test_nat_director_pair_floats_the_gateway_and_keepalived_owns_the_table(clus
         report("LVS-NAT pair: dir1 power-cycled", watch.stop(),
                f" (VIP and DIP back on dir1 {home:.1f} s after it was up again)")
 
+        # In LVS-NAT the sorry server on the director is reached by route (IPVS does not masquerade to loopback).
+        wait_for_table(service, lambda table: table == {rs1: 1, rs2: 3})
+        both_down_then_one_back(service)
+
         # Back to the static owner, the pair kept: the directors hand keepalived's table back one at a time, dir1
         # with its VIPs and the DIP on dir2 meanwhile.
-        wait_for_table(service, lambda table: table == {rs1: 1, rs2: 3})
         watch = Watch(VIP)
         watch.until(set(REALSERVERS))
-        handed = playbook(CLUSTER["playbook"], "-e", "lvs_directors_ha=true", "-e", json.dumps(sync),
-                          "--limit", "directors")
+        handed = playbook(CLUSTER["playbook"], *pair, "--limit", "directors")
         watch.until(set(REALSERVERS), count=10)
         summary = watch.stop()
         report("LVS-NAT pair: keepalived's table handed back to the static owner", summary)

@@ -269,3 +269,20 @@ def test_a_pair_refuses_what_it_would_not_move():
         "lvs_directors_vrrp is empty: a director pair needs at least one VRRP instance carrying the VIPs"]
     # DR and TUN real servers answer the client themselves: their gateways are not the pair's business.
     assert pair_problems(PAIR[:1], "dr", VIPS, {"rs1": "192.0.2.1"}, []) == []
+
+
+def test_a_loopback_sorry_server_is_reached_by_route_in_every_mode():
+    nat = {"address": "203.0.113.50", "port": 80, "scheduler": "wrr", "sorry_server": {"address": "127.0.0.1"},
+           "realservers": [{"address": "198.51.100.21", "forwarding": "masquerade"}]}
+    text = keepalived_virtual_servers([nat])
+    assert "    sorry_server 127.0.0.1 80\n    sorry_server_lvs_method DR\n" in text
+    # Another address keeps the service's method unless told.
+    other = keepalived_virtual_servers([dict(nat, sorry_server={"address": "198.51.100.9"})])
+    assert "sorry_server 198.51.100.9 80\n" in other and "sorry_server_lvs_method" not in other
+    assert "sorry_server_lvs_method TUN" in keepalived_virtual_servers(
+        [dict(nat, sorry_server={"address": "198.51.100.9", "forwarding": "tunnel"})])
+    problems = VIRTUAL_SERVERS_INPUT.problems(
+        {"services": [dict(nat, sorry_server={"address": "127.0.0.1", "forwarding": "masquerade"})]})
+    assert [str(problem) for problem in problems] == [
+        "services[0].sorry_server.forwarding='masquerade': the kernel does not masquerade to a loopback address "
+        "(127.0.0.1); use route, which hands the connections to the director itself"]
