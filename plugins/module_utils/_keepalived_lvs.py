@@ -176,6 +176,7 @@ SORRY_FIELDS = (
 _HEALTH_DOC = ("The real servers' health check; each real server may set its own. A V(tcp) connect to the real "
                "server's port (3 s timeout, 2 retries 2 s apart) when not set.",)
 
+
 def _render_sorry(word: str, sorry: dict) -> list[str]:
     method = [f"sorry_server_lvs_method {KEEPALIVED_METHODS[sorry['forwarding']]}"] if sorry["forwarding"] else []
     return [f"{word} {sorry['address']} {sorry['port']}", *method]
