@@ -54,12 +54,27 @@ def fwmark_rule_list(rules: list, name: str = "fwmark_rules") -> list[dict]:
 
 
 def masquerade_rule_list(networks: list, name: str = "masquerade") -> list[dict]:
-    """[NETWORK, ...] -> nat POSTROUTING rules masquerading what leaves each network for elsewhere."""
+    """[NETWORK, ...] -> per network, nat POSTROUTING masquerading what leaves it for elsewhere and, first, a
+    mangle POSTROUTING drop of a forwarded TCP segment from it that is no SYN and of no connection conntrack
+    tracks: a reply IPVS did not translate. After a failover the old director has deleted its services (and,
+    with expire_nodest_conn=1, their connections) while a real server still sends there until the gateway's
+    gratuitous ARP reaches it; masqueraded, the segment reached the client from the director's own address and
+    the client's reset, translated back, reset the real server's end of a connection the new director holds.
+    Dropped, the real server sends it again, to the new director."""
     texts = collect([lambda index=index, network=network: ip_network(f"{name}[{index}]", network)
                      for index, network in enumerate(networks or [])])
-    return [{"table": "nat", "chain": "POSTROUTING", "rule": [
-        "-s", text, "!", "-d", text, "-m", "comment", "--comment", f"linux_cluster.lvs masquerade {text}",
-        "-j", "MASQUERADE"]} for text in texts]
+    rules = []
+    for text in texts:
+        leaving = ["-s", text, "!", "-d", text]
+        rules += [
+            {"table": "mangle", "chain": "POSTROUTING", "rule": [
+                *leaving, "-p", "tcp", "!", "--syn", "-m", "conntrack", "--ctstate", "NEW,INVALID",
+                "-m", "addrtype", "!", "--src-type", "LOCAL",
+                "-m", "comment", "--comment", f"linux_cluster.lvs untranslated reply from {text}", "-j", "DROP"]},
+            {"table": "nat", "chain": "POSTROUTING", "rule": [
+                *leaving, "-m", "comment", "--comment", f"linux_cluster.lvs masquerade {text}", "-j", "MASQUERADE"]},
+        ]
+    return rules
 
 
 def vrrp_accept_rule_list(interfaces: list, name: str = "interfaces") -> list[dict]:

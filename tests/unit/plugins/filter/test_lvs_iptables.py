@@ -19,8 +19,16 @@ def test_fwmark_rule():
                  "--comment", "linux_cluster.lvs fwmark 10", "-j", "MARK", "--set-mark", "10"]}]
 
 
-def test_masquerade_rule():
-    assert masquerade_rules(["198.51.100.0/24"])[0]["rule"][:4] == ["-s", "198.51.100.0/24", "!", "-d"]
+def test_masquerade_rule_and_the_drop_of_untranslated_replies_before_it():
+    net = "198.51.100.0/24"
+    assert masquerade_rules([net]) == [
+        {"table": "mangle", "chain": "POSTROUTING",
+         "rule": ["-s", net, "!", "-d", net, "-p", "tcp", "!", "--syn", "-m", "conntrack", "--ctstate", "NEW,INVALID",
+                  "-m", "addrtype", "!", "--src-type", "LOCAL", "-m", "comment", "--comment",
+                  f"linux_cluster.lvs untranslated reply from {net}", "-j", "DROP"]},
+        {"table": "nat", "chain": "POSTROUTING",
+         "rule": ["-s", net, "!", "-d", net, "-m", "comment", "--comment", f"linux_cluster.lvs masquerade {net}",
+                  "-j", "MASQUERADE"]}]
 
 
 @pytest.mark.parametrize("rules, message", [
