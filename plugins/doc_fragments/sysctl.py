@@ -23,7 +23,8 @@ notes:
     back to the value it gets at boot from the rest of the sysctl configuration (C(/etc/sysctl.d),
     C(/run/sysctl.d), C(/usr/lib/sysctl.d), C(/etc/sysctl.conf), read as C(systemd-sysctl) reads them), or else to
     the kernel's default for the settings this collection manages (C(ip_forward), C(ip_nonlocal_bind),
-    C(send_redirects), C(arp_ignore), C(arp_announce), C(rp_filter), C(net.ipv4.vs.expire_nodest_conn)).
+    C(send_redirects), C(arp_ignore), C(arp_announce), C(rp_filter), C(net.ipv4.vs.expire_nodest_conn),
+    C(net.ipv4.vs.sync_threshold), C(net.ipv4.vs.sync_refresh_period)).
   - Where C(/proc/sys) is read-only (in a container), a live value that differs is reported with a warning and left
     to the next boot (give such settings when the container is created).
 """

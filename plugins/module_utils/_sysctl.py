@@ -40,8 +40,14 @@ KERNEL_DEFAULTS = {
     "net.ipv4.conf.*.arp_announce": "0",
     "net.ipv4.conf.*.rp_filter": "0",
     "net.ipv4.vs.expire_nodest_conn": "0",
+    "net.ipv4.vs.sync_threshold": "3\t50",
+    "net.ipv4.vs.sync_refresh_period": "0",
 }
 HEADER = "# Managed by linux_cluster.lvs.{module}: changes made here are replaced.\n"
+# Kernel modules a settings file needs (net.ipv4.vs.* exist once ip_vs is loaded) are listed for systemd-modules-load,
+# which runs before systemd-sysctl at boot, in a file of the same name in this directory.
+MODULES_LOAD_DIR = "/etc/modules-load.d"
+MODULE_NAME = re.compile(r"^[a-z0-9_-]{1,64}$")
 
 
 def setting_name(field: str, name: object) -> str:
@@ -77,6 +83,25 @@ def proc_path(name: str) -> str:
 
 def same(live: str | None, wanted: str) -> bool:
     return live is not None and live.split() == wanted.split()
+
+
+def kernel_modules(given: list | None) -> list[str]:
+    """The kernel modules a settings file needs, checked (every bad one named)."""
+    def name(index: int, value: object) -> str:
+        if not isinstance(value, str) or not MODULE_NAME.match(value):
+            raise InputError(f"modules[{index}]", value, "not a kernel module name (for example ip_vs)")
+        return value
+    return collect([lambda index=index, value=value: name(index, value) for index, value in enumerate(given or [])])
+
+
+def modules_load_path(path: str, directory: str = MODULES_LOAD_DIR) -> str:
+    """Where the kernel modules of the settings file `path` are listed for the boot: the same file name."""
+    return os.path.join(directory, os.path.basename(path))
+
+
+def render_modules(modules: list[str], module: str) -> str | None:
+    """The modules-load.d file listing `modules`; None for none (no file)."""
+    return HEADER.format(module=module) + "".join(f"{name}\n" for name in modules) if modules else None
 
 
 def render(wanted: dict[str, str], module: str) -> str:
@@ -208,8 +233,10 @@ ARP_INPUT = ModuleInput(
 )
 
 FILE_INPUT = ModuleInput(
-    argument_spec={"settings": {"type": "dict"}, **COMMON_SPEC, "path": {"type": "path", "required": True}},
+    argument_spec={"settings": {"type": "dict"}, "modules": {"type": "list", "elements": "str", "default": []},
+                   **COMMON_SPEC, "path": {"type": "path", "required": True}},
     check=lambda params: (_path("path", params["path"]),
-                          settings(params["settings"]) if params["state"] == "present" else None),
+                          settings(params["settings"]) if params["state"] == "present" else None,
+                          kernel_modules(params["modules"]) if params["state"] == "present" else []),
     rules={"required_if": [["state", "present", ["settings"]]]},
 )

@@ -195,3 +195,69 @@ def test_bad_path_changes_nothing(proc, tmp_path, run_module, path, message):
     failed, result = run_module(sysctl_arp.main, {"interfaces": ["all", "lo"], "arp_ignore": 1, "path": path})
     assert failed and result["msg"] == f"path={path!r}: {message.format(tmp=tmp_path)}; nothing was changed"
     assert live(proc, "net.ipv4.conf.all.arp_ignore") == "0" and live(proc, "net.ipv4.conf.lo.arp_ignore") == "0"
+
+
+@pytest.fixture
+def kernel_modules(proc, tmp_path, monkeypatch):
+    """A fake /sys/module and modules-load.d; modprobe (run_command) makes the module's directory and its settings
+    appear, as the kernel does. The calls are recorded."""
+    sys_module, load_dir = tmp_path / "sys/module", tmp_path / "etc/modules-load.d"
+    sys_module.mkdir(parents=True)
+    load_dir.mkdir(parents=True)
+    monkeypatch.setattr(_sysctl_runner, "SYS_MODULE", str(sys_module))
+    monkeypatch.setattr(_sysctl_runner, "MODULES_DIR", str(load_dir))
+    calls = []
+
+    def run_command(_self, argv, **_kwargs):
+        calls.append(argv)
+        (sys_module / argv[-1]).mkdir()
+        (proc / "net/ipv4/vs").mkdir(parents=True)
+        (proc / "net/ipv4/vs/sync_threshold").write_text("3\t50\n")
+        (proc / "net/ipv4/vs/sync_refresh_period").write_text("0\n")
+        return 0, "", ""
+    monkeypatch.setattr(AnsibleModule, "run_command", run_command)
+    monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda _self, name, **_kwargs: f"/usr/sbin/{name}")
+    return load_dir, calls
+
+
+SYNC = {"net.ipv4.vs.sync_threshold": "3 0", "net.ipv4.vs.sync_refresh_period": 2}
+
+
+def test_modules_loaded_before_their_settings_and_listed_for_the_boot(proc, tmp_path, kernel_modules, run_module):
+    load_dir, calls = kernel_modules
+    conf = tmp_path / "90-sync.conf"
+    args = {"path": str(conf), "settings": SYNC, "modules": ["ip_vs"]}
+    # Check mode: nothing loaded or written, and the settings ip_vs would bring are not there to compare.
+    failed, result = run_module(sysctl_file.main, dict(args, _ansible_check_mode=True, _ansible_diff=True))
+    assert not failed and result["changed"] and result["loaded"] == ["ip_vs"], result
+    assert calls == [] and not conf.exists() and not (load_dir / "90-sync.conf").exists()
+    assert "# loaded ip_vs" in result["diff"]["after"]
+    failed, result = run_module(sysctl_file.main, args)
+    assert not failed and result["changed"] and result["loaded"] == ["ip_vs"], result
+    assert calls == [["/usr/sbin/modprobe", "ip_vs"]]
+    assert live(proc, "net.ipv4.vs.sync_threshold").split() == ["3", "0"]
+    assert live(proc, "net.ipv4.vs.sync_refresh_period") == "2"
+    assert (load_dir / "90-sync.conf").read_text().splitlines()[1:] == ["ip_vs"]
+    failed, result = run_module(sysctl_file.main, args)
+    assert not failed and not result["changed"] and result["loaded"] == [] and len(calls) == 1, result
+    failed, result = run_module(sysctl_file.main, {"path": str(conf), "state": "absent"})
+    assert not failed and result["changed"] and not conf.exists() and not (load_dir / "90-sync.conf").exists()
+    assert live(proc, "net.ipv4.vs.sync_refresh_period") == "0"
+
+
+def test_a_modules_load_file_of_another_stays(proc, tmp_path, kernel_modules, run_module):
+    load_dir, _calls = kernel_modules
+    (load_dir / "90-fwd.conf").write_text("# the operator's\nbonding\n")
+    conf = tmp_path / "90-fwd.conf"
+    failed, _result = run_module(sysctl_file.main, {"path": str(conf), "settings": {"net.ipv4.ip_forward": 1}})
+    assert not failed
+    failed, _result = run_module(sysctl_file.main, {"path": str(conf), "state": "absent"})
+    assert not failed and (load_dir / "90-fwd.conf").read_text() == "# the operator's\nbonding\n"
+
+
+def test_bad_module_name_changes_nothing(proc, tmp_path, kernel_modules, run_module):
+    _load_dir, calls = kernel_modules
+    conf = tmp_path / "90-sync.conf"
+    failed, result = run_module(sysctl_file.main, {"path": str(conf), "settings": SYNC, "modules": ["ip_vs; reboot"]})
+    assert failed and result["msg"].startswith("modules[0]='ip_vs; reboot': not a kernel module name"), result
+    assert calls == [] and not conf.exists()
