@@ -39,6 +39,8 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived_lvs 
     VIRTUAL_SERVERS_INPUT,
     render_sync_daemon,
     sync_daemon,
+    sync_preempt_delay,
+    sync_sysctls,
 )
 
 VARIABLE = "keepalived_ha_instances"
@@ -277,7 +279,7 @@ def keepalived_ha_node(settings: dict) -> dict:
     problems: list = []
     if not isinstance(instances, list) or not all(isinstance(instance, dict) for instance in instances):
         return {"instances": [], "interfaces": [], "scripts": [], "scripts_text": "", "sync_daemon_text": "",
-                "problems": [f"{host}: {VARIABLE}: a list of instances (dicts) is required"]}
+                "sync_sysctls": {}, "problems": [f"{host}: {VARIABLE}: a list of instances (dicts) is required"]}
     scripts = role_scripts(settings, problems)
     scripts += user_scripts(settings.get("scripts"), [entry["name"] for entry in scripts], problems)
     role_checks = [entry["name"] for entry in scripts if entry["name"] in (MAINTENANCE, PROCESS_CHECK, URL_CHECK)]
@@ -295,12 +297,18 @@ def keepalived_ha_node(settings: dict) -> dict:
              lambda name, value: integer(name, value, 0, MAX_TIMEOUT))
     sync = _setting(problems, "keepalived_ha_lvs_sync_daemon", settings.get("lvs_sync_daemon"),
                     lambda name, value: sync_daemon(value, [instance.get("name") for instance in instances], name))
+    # With connection sync a node that starts again waits for the master's connections before it takes the VIPs.
+    for args in node_args if sync else []:
+        if not args.get("nopreempt") and args.get("preempt_delay") is None \
+                and args.get("initial_state", "BACKUP") == "BACKUP":
+            args["preempt_delay"] = sync_preempt_delay(sync)
     lines = problem_lines(problems, f"{host}: ")
     whole = [entry for entry in scripts if entry.get("name") is not None and entry.get("script") is not None]
     text = "\n".join(render_script(entry) for entry in whole)
     return {"instances": node_args, "interfaces": sorted({args["interface"] for args in node_args
                                                           if args.get("interface")}),
-            "scripts": scripts, "scripts_text": text, "sync_daemon_text": render_sync_daemon(sync), "problems": lines}
+            "scripts": scripts, "scripts_text": text, "sync_daemon_text": render_sync_daemon(sync),
+            "sync_sysctls": sync_sysctls(sync), "problems": lines}
 
 
 def _comparable(field: str, value):

@@ -454,7 +454,16 @@ SYNC_FIELDS = (
                               "receive them, and a node that becomes master switches over. Required.",),
           check=_name),
     Field("id", "int", ("Sync id, which tells several director pairs on one network apart.",), bounds=(0, 255)),
+    Field("refresh_period", "int", (
+        "Seconds after which the master sends an active connection again (the kernel's "
+        "C(net.ipv4.vs.sync_refresh_period); C(net.ipv4.vs.sync_threshold) is set to C(3 0) with it, so a "
+        "connection is sent when it is established and then by time, not every 50 packets). A node whose keepalived "
+        "starts again (its own table was deleted when it stopped) has every active connection within this plus the "
+        "kernel's 2 s batch; its instances wait that long plus 1 s before they take the VIPs back (their "
+        "C(preempt_delay), where an instance sets none).",), default=2, bounds=(1, 600)),
 )
+# The kernel sends a partly filled batch of synchronised connections at the latest this many seconds later.
+SYNC_BATCH = 2
 
 
 def sync_daemon(params: dict | None, instance_names: list[str], field: str) -> dict | None:
@@ -469,6 +478,19 @@ def sync_daemon(params: dict | None, instance_names: list[str], field: str) -> d
         raise InputError(sub(field, "instance"), sync["instance"], "is not one of the node's VRRP instances ("
                          + (", ".join(instance_names) or "none") + ")")
     return sync
+
+
+def sync_sysctls(sync: dict | None) -> dict:
+    """The kernel settings of connection sync by time ({} without sync)."""
+    if not sync:
+        return {}
+    return {"net.ipv4.vs.sync_threshold": "3 0", "net.ipv4.vs.sync_refresh_period": sync["refresh_period"]}
+
+
+def sync_preempt_delay(sync: dict | None) -> int | None:
+    """How long a node that starts again waits before it takes the VIPs back: until the connections the master
+    holds have reached it (None without sync)."""
+    return sync["refresh_period"] + SYNC_BATCH + 1 if sync else None
 
 
 def render_sync_daemon(sync: dict | None) -> str:

@@ -1,6 +1,7 @@
 """Two directors after converge with keepalived owning the IPVS table: the table as keepalived built it from
 lvs_director_services (the real server that answers nothing kept out by its failing check), no static table
-restored at boot, IPVS's settings for a health-checked table, and connection sync between the pair."""
+restored at boot, IPVS's settings for a health-checked table, and connection sync between the pair (by time,
+the returning node waiting for the connections)."""
 
 from __future__ import annotations
 
@@ -33,9 +34,22 @@ def test_no_static_table_at_boot(host):
     assert not rules.exists or "192.0.2.95" not in rules.content_string
 
 
+def modules_at_boot(host, name: str) -> list[str]:
+    """The modules a modules-load.d file lists."""
+    text = host.file(f"/etc/modules-load.d/{name}").content_string
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
 def test_ipvs_loaded_at_boot_and_expire_nodest_conn(host):
-    assert host.file("/etc/modules-load.d/lvs-director.conf").content_string == "ip_vs\n"
+    assert modules_at_boot(host, "90-lvs-director.conf") == ["ip_vs"]
     assert host.sysctl("net.ipv4.vs.expire_nodest_conn") == 1
+
+
+def test_connections_synchronised_by_time_and_the_returning_node_waits_for_them(host):
+    assert modules_at_boot(host, "90-keepalived-ha-sync.conf") == ["ip_vs"]
+    assert host.check_output("sysctl -n net.ipv4.vs.sync_threshold").split() == ["3", "0"]
+    assert host.sysctl("net.ipv4.vs.sync_refresh_period") == 2
+    assert "preempt_delay 5" in host.file("/etc/keepalived/conf.d/VI_lvs_mol.conf").content_string
 
 
 def test_connection_sync_master_on_dir1_backup_on_dir2(host):

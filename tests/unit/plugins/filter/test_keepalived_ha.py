@@ -205,6 +205,24 @@ def test_lvs_connection_sync_follows_an_instance_of_the_node():
         "dir1: keepalived_ha_lvs_sync_daemon.id=300: must be from 0 to 255"]
     assert node("dir1", [WEB], lvs_sync_daemon={"id": 1})["problems"] == [
         "dir1: keepalived_ha_lvs_sync_daemon={'id': 1}: needs interface and instance"]
+    assert node("dir1", [WEB], lvs_sync_daemon={"interface": "eth0", "instance": "VI_web", "refresh_period": 0}
+                )["problems"] == ["dir1: keepalived_ha_lvs_sync_daemon.refresh_period=0: must be from 1 to 600"]
+
+
+def test_with_connection_sync_a_returning_node_waits_for_the_connections():
+    """Connections sent by time (2 s, then the kernel's 2 s batch): a node that starts again waits 5 s before it
+    takes the VIPs back, unless the instance says otherwise."""
+    sync = {"interface": "eth0", "instance": "VI_web"}
+    synced = node("dir1", [WEB, dict(WEB, name="VI_2", virtual_router_id=52, preempt_delay=30),
+                           dict(WEB, name="VI_3", virtual_router_id=53, nopreempt=True)], lvs_sync_daemon=sync)
+    assert synced["problems"] == []
+    assert [args.get("preempt_delay") for args in synced["instances"]] == [5, 30, None]
+    assert synced["sync_sysctls"] == {"net.ipv4.vs.sync_threshold": "3 0", "net.ipv4.vs.sync_refresh_period": 2}
+    slower = node("dir1", [WEB], lvs_sync_daemon=dict(sync, refresh_period=10))
+    assert slower["instances"][0]["preempt_delay"] == 13
+    assert slower["sync_sysctls"]["net.ipv4.vs.sync_refresh_period"] == 10
+    unsynced = node("dir1", [WEB])
+    assert "preempt_delay" not in unsynced["instances"][0] and unsynced["sync_sysctls"] == {}
 
 
 def test_the_virtual_servers_are_checked_with_the_node():
