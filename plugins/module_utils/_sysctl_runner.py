@@ -63,17 +63,17 @@ def unloaded(modules: list[str]) -> list[str]:
 
 class SysctlFile:
     """The file at `path` taken to hold `wanted` ({name: value}; None: the file removed), with `modules` listed
-    for the boot; `loaded`: the modules this run loads (in check mode, would load: the settings they bring cannot
-    be read yet)."""
+    for the boot (None: the module manages no modules); `loaded`: the modules this run loads (in check mode, would
+    load: the settings they bring cannot be read yet)."""
 
-    def __init__(self, path: str, wanted: dict[str, str] | None, module: str, modules: tuple[str, ...] = (),
+    def __init__(self, path: str, wanted: dict[str, str] | None, module: str, modules: tuple[str, ...] | None = None,
                  loaded: tuple[str, ...] = (), check_mode: bool = False):
-        self.path, self.wanted, self.loaded = path, wanted or {}, list(loaded)
+        self.path, self.wanted, self.loaded, self.managed = path, wanted or {}, list(loaded), modules is not None
         self.old_text = read_text(path)
         self.new_text = render(wanted, module) if wanted is not None else None
         self.modules_path = modules_load_path(path, MODULES_DIR)
-        self.old_modules = read_text(self.modules_path)
-        self.new_modules = render_modules(list(modules), module) if wanted is not None else None
+        self.old_modules = read_text(self.modules_path) if self.managed else None
+        self.new_modules = render_modules(list(modules), module) if self.managed and wanted is not None else None
         if self.new_modules is None and not (self.old_modules or OURS).startswith(OURS):
             self.new_modules = self.old_modules  # another's file of that name stays
         held = parse_file(self.old_text)
@@ -123,11 +123,11 @@ class SysctlFile:
 
     def result(self) -> dict:
         after = {name: self.changes.get(name, (None, live))[1] for name, live in self.live.items()}
-        return {"changed": self.changed, "path": self.path, "loaded": self.loaded,
+        return {"changed": self.changed, "path": self.path,
                 "changed_settings": list(self.changes),
                 "settings": {name: after[name] for name in self.wanted if after.get(name) is not None},
                 "released": {name: value for name, value in self.released.items() if value is not None},
-                "fixed": self.fixed}
+                "fixed": self.fixed, **({"loaded": self.loaded} if self.managed else {})}
 
     def warnings(self) -> list[str]:
         notes = [f"{name}: /proc/sys is read-only here (a container?), so its live value stays "
@@ -153,7 +153,7 @@ def load(module, modules: list[str]) -> None:
             raise SysctlError(f"modules: modprobe {name} failed: {err.strip()}")
 
 
-def read(path: str, wanted: dict[str, str] | None, module: str, modules: tuple[str, ...] = (),
+def read(path: str, wanted: dict[str, str] | None, module: str, modules: tuple[str, ...] | None = None,
          loaded: tuple[str, ...] = (), check_mode: bool = False) -> SysctlFile:
     """The file and the live settings, or SysctlError when the host cannot hold them."""
     if os.path.isdir(path):

@@ -122,6 +122,7 @@ def test_arp_check_mode_then_apply_then_idempotent_then_absent(proc, tmp_path, r
     assert "net.ipv4.conf.lo.arp_ignore = 1" in conf.read_text()
     assert result["settings"] == {"all.arp_announce": 2, "all.arp_ignore": 1, "lo.arp_announce": 2,
                                   "lo.arp_ignore": 1}
+    assert "loaded" not in result  # sysctl_arp needs and manages no kernel modules
     failed, result = run_module(sysctl_arp.main, args)
     assert not failed and not result["changed"]
     (proc / "net/ipv4/conf/lo/arp_ignore").write_text("0\n")  # someone reset it by hand
