@@ -166,8 +166,8 @@ def _node_problems(config: dict, probes: dict) -> list:
             if device and device not in probe["interfaces"]:
                 problems.append(InputError(f"heartbeat_ha_vips[{position}].interface", device,
                                            f"does not exist on {node}"))
-        problems += [InputError("heartbeat_ha_services", service, f"has no init script on {node} "
-                                f"(/etc/init.d/{service}); install it first")
+        problems += [InputError("heartbeat_ha_services", service, f"is not a systemd service on {node} "
+                                f"({service}.service); install it first")
                      for service in config.get("services") or [] if not probe["services"].get(service)]
     return problems
 
@@ -197,6 +197,21 @@ def heartbeat_duration(seconds) -> str:
     return str(int(number)) if number == int(number) else f"{round(number * 1000)}ms"
 
 
+def heartbeat_resources(vips: list, services: list, interface: str, stop: str | None = None) -> list[list[str]]:
+    """The resources of haresources in the order heartbeat starts them, each as the arguments of the role's
+    resource script (/etc/ha.d/resource.d/linux-cluster) before the action: ["vip", ADDRESS/PREFIX, INTERFACE] for
+    each VIP (on its own interface or `interface`), then ["service", UNIT]. With `stop` (the script's path), the
+    commands that release them instead: [stop, ..., "stop"] in the order heartbeat releases them (reversed)."""
+    vips, services = plain(vips) or [], plain(services) or []
+    if not isinstance(vips, list) or not isinstance(services, list):
+        raise AnsibleFilterError("heartbeat_resources expects the lists of VIPs and services")
+    resources = [["vip", str(vip["address"]), str(vip.get("interface") or interface)] for vip in vips]
+    resources += [["service", str(service)] for service in services]
+    if stop is None:
+        return resources
+    return [[stop, *resource, "stop"] for resource in reversed(resources)]
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -204,4 +219,5 @@ class FilterModule:
             "heartbeat_problems": heartbeat_problems,
             "heartbeat_duration": heartbeat_duration,
             "heartbeat_interfaces": heartbeat_interfaces,
+            "heartbeat_resources": heartbeat_resources,
         }

@@ -32,9 +32,12 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived impo
     VRRP_INPUT,
     Field,
     argument_spec,
+    release_commands,
     render_script,
+    restart_delay,
     script,
 )
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import instance as checked_instance
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived_lvs import (
     VIRTUAL_SERVERS_INPUT,
     render_sync_daemon,
@@ -279,7 +282,8 @@ def keepalived_ha_node(settings: dict) -> dict:
     problems: list = []
     if not isinstance(instances, list) or not all(isinstance(instance, dict) for instance in instances):
         return {"instances": [], "interfaces": [], "scripts": [], "scripts_text": "", "sync_daemon_text": "",
-                "sync_sysctls": {}, "problems": [f"{host}: {VARIABLE}: a list of instances (dicts) is required"]}
+                "sync_sysctls": {}, "release": [], "restart_delay": restart_delay([]),
+                "problems": [f"{host}: {VARIABLE}: a list of instances (dicts) is required"]}
     scripts = role_scripts(settings, problems)
     scripts += user_scripts(settings.get("scripts"), [entry["name"] for entry in scripts], problems)
     role_checks = [entry["name"] for entry in scripts if entry["name"] in (MAINTENANCE, PROCESS_CHECK, URL_CHECK)]
@@ -305,10 +309,14 @@ def keepalived_ha_node(settings: dict) -> dict:
     lines = problem_lines(problems, f"{host}: ")
     whole = [entry for entry in scripts if entry.get("name") is not None and entry.get("script") is not None]
     text = "\n".join(render_script(entry) for entry in whole)
+    # What the keepalived unit releases when keepalived dies, from the instances as vrrp_instance checks them.
+    checked = [] if lines else [checked_instance(VRRP_INPUT.validate(args)[0]) for args in node_args]
     return {"instances": node_args, "interfaces": sorted({args["interface"] for args in node_args
                                                           if args.get("interface")}),
             "scripts": scripts, "scripts_text": text, "sync_daemon_text": render_sync_daemon(sync),
-            "sync_sysctls": sync_sysctls(sync), "problems": lines}
+            "sync_sysctls": sync_sysctls(sync), "problems": lines,
+            "release": release_commands(checked, (settings.get("paths") or {}).get("ip", "ip")),
+            "restart_delay": restart_delay(checked)}
 
 
 def _comparable(field: str, value):

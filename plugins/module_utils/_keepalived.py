@@ -20,6 +20,7 @@ import copy
 import fnmatch
 import ipaddress
 import json
+import math
 import os
 import re
 import shlex
@@ -485,6 +486,22 @@ VRRP_INPUT = ModuleInput(
     check=_module_check,
     rules={"required_if": [["state", "present", ["interface", "virtual_router_id", "virtual_ipaddresses"]]]},
 )
+
+
+def release_commands(instances: list[dict], ip: str = "ip") -> list[list[str]]:
+    """`ip addr del` argument lists for every address the instances (instance()'s form) put on a node, their VIPs and
+    excluded VIPs each on its own device or the instance's interface: what a master whose keepalived was killed
+    would go on holding, released by the keepalived unit's ExecStopPost."""
+    return [[ip, "addr", "del", vip["address"], "dev", vip["dev"] or inst["interface"]]
+            for inst in instances for field in ("virtual_ipaddresses", "virtual_ipaddresses_excluded")
+            for vip in inst[field]]
+
+
+def restart_delay(instances: list[dict]) -> int:
+    """Seconds before a keepalived that died starts again: longer than its peers' master-down interval (three
+    adverts and the skew, under four adverts of the slowest instance), so a backup holds the VIPs first and the
+    returning node finds a master instead of a silent network."""
+    return math.ceil(4 * max((inst["advert_int"] for inst in instances), default=1)) + 1
 
 
 def public(inst: dict) -> dict:

@@ -4,6 +4,7 @@ HTTP requests one after another from the lab's client, the longest reply gap and
 from __future__ import annotations
 
 import collections
+import datetime
 import json
 import queue
 import subprocess
@@ -23,15 +24,21 @@ RESULTS: list[str] = []
 WATCH = r"""
 import http.client, json, select, subprocess, sys, threading, time
 vip, limit = sys.argv[1], float(sys.argv[2])
-ping = subprocess.Popen(["ping", "-n", "-D", "-i", "0.05", "-W", "1", "-w", str(int(limit)), vip],
-                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-replies = []
+replies, pings, end = [], [], time.monotonic() + limit
 def read_ping():
-    for line in ping.stdout:
-        if "bytes from" in line:
-            replies.append(float(line[1:line.index("]")]))
+    # ping ends by itself after a few seconds of unreachable errors (no address answers ARP): started again
+    # until the watch ends, so a long outage is one long gap.
+    while time.monotonic() < end:
+        ping = subprocess.Popen(["ping", "-n", "-D", "-i", "0.05", "-W", "1", "-w", str(int(limit)), vip],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        pings.append(ping)
+        for line in ping.stdout:
+            if "bytes from" in line:
+                replies.append(float(line[1:line.index("]")]))
+        ping.wait()
+        time.sleep(0.05)
 threading.Thread(target=read_ping, daemon=True).start()
-failed, answers, end, kinds = 0, 0, time.monotonic() + limit, {}
+failed, answers, kinds = 0, 0, {}
 while time.monotonic() < end and not select.select([sys.stdin], [], [], 0)[0]:
     start = time.time()
     conn = http.client.HTTPConnection(vip, 80, timeout=2)
@@ -52,8 +59,10 @@ while time.monotonic() < end and not select.select([sys.stdin], [], [], 0)[0]:
     answers += 1
     print(f"{time.time():.3f} {answer}", flush=True)
     time.sleep(max(0.0, 0.05 - (time.time() - start)))
-ping.terminate()
+end = 0
 time.sleep(0.2)
+for ping in pings:
+    ping.terminate()
 gaps = [later - earlier for earlier, later in zip(replies, replies[1:])]
 print("SUMMARY " + json.dumps({"max_gap": round(max(gaps, default=0.0), 3), "ping_replies": len(replies),
                                "requests": answers, "failed": failed, "failures": kinds}), flush=True)
@@ -128,7 +137,8 @@ def measure(case: str, away, back=None, *, vip: str, to: str = "dir2", home: str
     are queued, so a move that comes and goes while `away` runs is still seen). Prints and returns the
     longest ping gap, the failed requests, `moved_after`: seconds from the start of `away` to the first
     request `to` answered, and `back_after`: from the start of `back` to the first `home` answered again
-    (the client's and the lab host's clocks are the same clock)."""
+    (the client's and the lab host's clocks are the same clock), or from the time `back` returns, where it
+    returns one."""
     watch = Watch(vip)
     settled = time.time()
     # The failure starts from a settled pair: `home` alone holds the VIP and answers for it.
@@ -140,7 +150,9 @@ def measure(case: str, away, back=None, *, vip: str, to: str = "dir2", home: str
         moved = watch.until(to, count=streak, timeout=timeout)
         repaired = time.time()
         if back is not None:
-            back()
+            # A repair that takes effect later than it returns (a daemon systemd starts again) says when.
+            began = back()
+            repaired = began if isinstance(began, float) else repaired
         returned = watch.until(home, timeout=timeout)
     except AssertionError as error:
         watch.proc.kill()  # its end of stdin closes: the client's watch ends too
@@ -183,6 +195,23 @@ def wait_for_holders(vip: str, expected: set[str], timeout: float = 60) -> float
         assert time.monotonic() - start < timeout, f"{vip} held by {held}, not {expected}, after {timeout} s"
         time.sleep(0.5)
     return time.monotonic() - start
+
+
+def restarted(name: str, unit: str, before: str, timeout: float = 90) -> float:
+    """Poll until systemd has started `unit` on `name` again by itself (its Restart=): active, with a main PID
+    other than `before` and its restarts counted. The time the new process started (the guests' clock is the
+    lab host's)."""
+    deadline = time.monotonic() + timeout
+    show = "; ".join(f"systemctl show -P {prop} {unit}" for prop in ("ActiveState", "MainPID", "NRestarts"))
+    while True:
+        state, pid, restarts = lab("ssh", name, show).split()
+        if state == "active" and pid not in ("0", before) and int(restarts) > 0:
+            started = lab("ssh", name, f"systemctl show -P ExecMainStartTimestamp --timestamp=us+utc {unit}").split()
+            return datetime.datetime.strptime(" ".join(started[1:3]), "%Y-%m-%d %H:%M:%S.%f").replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+        assert time.monotonic() < deadline, f"{unit} on {name} not started again by systemd within {timeout} s: " \
+                                            f"{state}, main PID {pid}, {restarts} restarts"
+        time.sleep(0.5)
 
 
 def summary() -> str:

@@ -18,6 +18,10 @@ if [ "$vip" != - ]; then
     echo "vip_interface $(ip -o addr show to "$vip" | awk '{print $2; exit}')"
 fi
 for service in "$@"; do
-    if [ -x "/etc/init.d/$service" ]; then echo "service $service present"; else echo "service $service missing"; fi
+    if [ "$(systemctl show -P LoadState "$service.service")" = loaded ]; then
+        echo "service $service present"
+    else
+        echo "service $service missing"
+    fi
 done
 if systemctl -q is-active heartbeat; then echo "active yes"; else echo "active no"; fi

@@ -12,11 +12,12 @@ resources are.
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
 from labhelp import assert_converged, assert_refused_unchanged, converge, host_state, lab, recap, role_alone
-from vipwatch import Watch, holder, measure, report
+from vipwatch import Watch, holder, measure, report, restarted
 from vipwatch import summary as all_figures
 
 VIP = "192.0.2.85"
@@ -53,6 +54,31 @@ def settled(holding: str, timeout: float = 60) -> dict:
             return state
         assert time.monotonic() < deadline, f"resources not settled on {holding}: {state}"
         time.sleep(1)
+
+
+# The steps of a takeover as heartbeat, its resource scripts and systemd log them, on either node.
+STEPS = re.compile(r"Heartbeat shutdown in progress|Giving up all HA resources|All HA resources relinquished|"
+                   r"Received shutdown notice|node dir\d: is dead|Taking over resource group|Acquiring resource group|"
+                   r"Releasing resource group|Running /etc/ha.d/+resource.d/|(Stopping|Started|Stopped) nginx|"
+                   r"takeover complete\.|Main process exited|Scheduled restart|Started heartbeat|"
+                   r"Initial resource acquisition complete|remote resource transition completed")
+
+
+# "dir2 heartbeat[1142]: [1142]: info: " before the message itself.
+LOG_PREFIX = re.compile(r"^\S+ [^:]+: (\[\d+\]: )?((info|debug|INFO|WARN|ERROR|CRIT): )?")
+
+
+def timeline(since: float) -> str:
+    """Every step of the takeover that began at `since` (the host's clock, which the guests share), on both
+    directors, in order, as seconds after it."""
+    steps = []
+    for name in ("dir1", "dir2"):
+        for line in ssh(name, f"journalctl -o short-unix --no-pager --since @{since:.3f}").splitlines():
+            stamp, rest = line.split(" ", 1) if " " in line else (line, "")
+            if STEPS.search(rest):
+                message = LOG_PREFIX.sub("", rest).strip()
+                steps.append((round(float(stamp) - since, 2), name, message))
+    return "\n".join(f"  +{offset:5.2f} s {name}: {message}" for offset, name, message in sorted(set(steps)))
 
 
 @pytest.fixture(scope="module")
@@ -92,29 +118,52 @@ def test_heartbeat_stopped_on_the_primary(pair):
     state = {}
 
     def stop():
+        state["since"] = time.time()
         ssh("dir1", "systemctl stop heartbeat")
         state.update(settled("dir2"))
 
     measure("heartbeat stopped on the primary, then started (auto_failback on)", stop,
             lambda: ssh("dir1", "systemctl start heartbeat"), vip=VIP, timeout=120)
+    print(f"the clean stop's handover, step by step:\n{timeline(state.pop('since'))}")
     # The secondary carried both resources and knew it; the stopped primary had released both.
     assert state["dir2"] == {"vip": True, "nginx": True, "resources": "all"}, state
     assert state["dir1"] == {"vip": False, "nginx": False, "resources": "down"}, state
     settled("dir1")
 
 
+def released(name: str, timeout: float = 20) -> float:
+    """Poll until `name` holds neither the VIP nor nginx; the seconds it took."""
+    start = time.monotonic()
+    while (state := where()[name])["vip"] or state["nginx"]:
+        assert time.monotonic() - start < timeout, f"{name} still holds after {timeout} s: {state}"
+        time.sleep(0.2)
+    return time.monotonic() - start
+
+
 def test_heartbeat_killed_on_the_primary(pair):
-    stale = {}
+    """SIGKILL: heartbeat releases nothing itself. The unit's drop-in stops nginx and deletes the VIP on dir1 as soon
+    as heartbeat's process is gone, dir2 takes both over at the deadtime, systemd starts dir1's heartbeat again
+    deadtime + 5 s after the kill and dir1 takes the resources back (auto_failback)."""
+    pid = ssh("dir1", "systemctl show -P MainPID heartbeat").strip()
+    seen = {}
 
-    def restart():
-        stale["dir1"] = where()["dir1"]
-        ssh("dir1", "systemctl start heartbeat")
+    def kill():
+        seen["since"] = time.time()
+        # Every process stopped first, then killed: none of them gets to release anything.
+        ssh("dir1", "systemctl kill --signal=STOP heartbeat; systemctl kill --signal=KILL heartbeat")
+        seen["released_after"] = released("dir1")
 
-    figures = measure("heartbeat killed (SIGKILL) on the primary, then started", lambda: ssh(
-        "dir1", "systemctl kill --signal=KILL heartbeat"), restart, vip=VIP, timeout=120)
-    print(f"takeover {figures['moved_after']:.1f} s after the kill, deadtime {DEADTIME} s; the killed primary "
-          f"still had: {stale['dir1']}")
+    def back_by_itself() -> float:
+        seen["holders"] = holder(VIP)
+        return restarted("dir1", "heartbeat", pid)
+
+    figures = measure("heartbeat killed (SIGKILL) on the primary, started again by systemd", kill, back_by_itself,
+                      vip=VIP, timeout=120)
+    print(f"dir1 released nginx and the VIP {seen['released_after']:.1f} s after the kill; dir2 answered "
+          f"{figures['moved_after']:.1f} s after it (deadtime {DEADTIME} s, target deadtime + 2 s); holders then: "
+          f"{sorted(seen['holders'])}; step by step:\n{timeline(seen['since'])}")
     assert figures["moved_after"] >= DEADTIME - 0.5
+    assert len(seen["holders"]) == 1, seen
     settled("dir1")
 
 

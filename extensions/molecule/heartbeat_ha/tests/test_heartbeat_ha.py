@@ -20,8 +20,20 @@ def test_both_nodes_are_active_members(host):
 def test_the_preferred_node_holds_the_vip_and_the_other_does_not(host):
     preferred = host.backend.get_hostname() == "dir1"
     assert (f" {VIP} " in host.check_output("ip -o -4 addr show")) == preferred
-    # heartbeat's own resource script agrees (exit 0: held, 7: not).
-    assert host.run("/etc/ha.d/resource.d/IPaddr2 192.0.2.95/24 status").rc == (0 if preferred else 7)
+    # The resource script heartbeat asks agrees ("running": held, as ResourceManager reads it).
+    haresources = host.file("/etc/ha.d/haresources").content_string.split()
+    vip = next(word for word in haresources if word.startswith("linux-cluster::vip::"))
+    status = host.check_output(f"/etc/ha.d/resource.d/linux-cluster {vip.split('::', 1)[1].replace('::', ' ')} status")
+    assert status == ("running" if preferred else "stopped")
+
+
+def test_a_dead_heartbeat_releases_the_declared_resources_and_starts_again(host):
+    dropin = host.file("/etc/systemd/system/heartbeat.service.d/linux-cluster-lvs.conf").content_string
+    interface = host.check_output("ip -o -4 addr show to 192.0.2.0/24 | awk '{print $2; exit}'")
+    assert f"ExecStopPost=-/etc/ha.d/resource.d/linux-cluster vip {VIP} {interface} stop" in dropin
+    # systemd reads it: deadtime 10 s + 5 s.
+    assert host.check_output("systemctl show -P Restart heartbeat") == "on-failure"
+    assert host.check_output("systemctl show -P RestartUSec heartbeat") == "15s"
 
 
 def test_keys_are_private_and_the_selected_index_is_used(host):

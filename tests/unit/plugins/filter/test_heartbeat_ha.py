@@ -10,6 +10,7 @@ from ansible_collections.linux_cluster.lvs.plugins.filter.heartbeat_ha import (
     heartbeat_interfaces,
     heartbeat_probe,
     heartbeat_problems,
+    heartbeat_resources,
 )
 
 SECRET = "s3cret-Key"
@@ -88,9 +89,9 @@ def test_node_names_must_be_uname_and_resolve_everywhere():
     assert "heartbeat_ha_nodes='dir1': does not resolve on dir2 (add it to /etc/hosts)" in problems
 
 
-def test_a_service_without_an_init_script():
+def test_a_service_systemd_does_not_know():
     problems = heartbeat_problems(CONFIG, probes(dir2=probe_text("dir2", services="missing")))
-    assert problems == ["heartbeat_ha_services='nginx': has no init script on dir2 (/etc/init.d/nginx); "
+    assert problems == ["heartbeat_ha_services='nginx': is not a systemd service on dir2 (nginx.service); "
                         "install it first"]
 
 
@@ -122,3 +123,15 @@ def test_durations(seconds, written):
 def test_settings_that_are_not_dictionaries():
     with pytest.raises(AnsibleFilterError):
         heartbeat_problems(["dir1"], {})
+
+
+def test_resources_in_start_order_and_their_release_in_stop_order():
+    vips = [{"address": "192.0.2.85/24"}, {"address": "198.51.100.85/24", "interface": "eth1"}]
+    assert heartbeat_resources(vips, ["nginx", "php-fpm"], "eth0") == [
+        ["vip", "192.0.2.85/24", "eth0"], ["vip", "198.51.100.85/24", "eth1"], ["service", "nginx"],
+        ["service", "php-fpm"]]
+    script = "/etc/ha.d/resource.d/linux-cluster"
+    assert heartbeat_resources(vips, ["nginx", "php-fpm"], "eth0", stop=script) == [
+        [script, "service", "php-fpm", "stop"], [script, "service", "nginx", "stop"],
+        [script, "vip", "198.51.100.85/24", "eth1", "stop"], [script, "vip", "192.0.2.85/24", "eth0", "stop"]]
+    assert heartbeat_resources([], [], "eth0", stop=script) == []

@@ -247,3 +247,29 @@ def test_held_vips_are_the_instances_addresses_the_node_has():
                  {"name": "VI_dip", "virtual_ipaddresses": [{"address": "198.51.100.10/24"}, {"address": "bad"}]}]
     assert held_vips(instances, links) == ["203.0.113.51", "198.51.100.10"]
     assert held_vips(instances, links[:1]) == []
+
+
+def test_a_dead_keepalived_releases_every_address_its_instances_put_on_the_node():
+    """The keepalived unit's drop-in: each VIP and excluded VIP with the device it is on (its own dev, else the
+    instance's interface), and a restart later than the peers' master-down interval."""
+    second = dict(WEB, name="VI_db", virtual_router_id=52, advert_int=2, interface="eth1",
+                  virtual_ipaddresses=[{"address": "198.51.100.7/24"}, {"address": "192.0.2.51", "dev": "eth0"}],
+                  virtual_ipaddresses_excluded=[{"address": "2001:db8::7/64"}])
+    links = [*LINKS, dict(LINKS[1], ifname="eth1", addr_info=[{"local": "198.51.100.11", "prefixlen": 24}])]
+    result = node("dir1", [WEB, second], links=links, paths={"ip": "/usr/sbin/ip"})
+    assert result["problems"] == []
+    assert result["release"] == [
+        ["/usr/sbin/ip", "addr", "del", "192.0.2.50/24", "dev", "eth0"],
+        ["/usr/sbin/ip", "addr", "del", "198.51.100.7/24", "dev", "eth1"],
+        ["/usr/sbin/ip", "addr", "del", "192.0.2.51/32", "dev", "eth0"],
+        ["/usr/sbin/ip", "addr", "del", "2001:db8::7/64", "dev", "eth1"]]
+    # advert_int 2: the peers give a silent master up within 4 adverts, 8 s.
+    assert result["restart_delay"] == 9
+    assert node("dir1", [WEB])["restart_delay"] == 5
+    tuned = node("dir1", [dict(WEB, version=3, advert_int=0.25, auth_pass=None)])
+    assert tuned["problems"] == [] and tuned["restart_delay"] == 2
+
+
+def test_nothing_to_release_is_derived_from_bad_input():
+    result = node("dir1", [dict(WEB, virtual_router_id=300)])
+    assert result["problems"] and result["release"] == []
