@@ -68,10 +68,11 @@ STEPS = re.compile(r"Heartbeat shutdown in progress|Giving up all HA resources|A
 LOG_PREFIX = re.compile(r"^\S+ [^:]+: (\[\d+\]: )?((info|debug|INFO|WARN|ERROR|CRIT): )?")
 
 
-def timeline(since: float) -> str:
+def timeline(since: float, figures: dict) -> str:
     """Every step of the takeover that began at `since` (the host's clock, which the guests share), on both
-    directors, in order, as seconds after it."""
-    steps = []
+    directors, in order, as seconds after it, with the client's first answers from the other node and back
+    (`figures` of measure(), whose clock starts just before `since`)."""
+    steps = [(figures["moved_after"], "client", "the first of 10 answers in a row from dir2")]
     for name in ("dir1", "dir2"):
         for line in ssh(name, f"journalctl -o short-unix --no-pager --since @{since:.3f}").splitlines():
             stamp, rest = line.split(" ", 1) if " " in line else (line, "")
@@ -122,9 +123,9 @@ def test_heartbeat_stopped_on_the_primary(pair):
         ssh("dir1", "systemctl stop heartbeat")
         state.update(settled("dir2"))
 
-    measure("heartbeat stopped on the primary, then started (auto_failback on)", stop,
-            lambda: ssh("dir1", "systemctl start heartbeat"), vip=VIP, timeout=120)
-    print(f"the clean stop's handover, step by step:\n{timeline(state.pop('since'))}")
+    figures = measure("heartbeat stopped on the primary, then started (auto_failback on)", stop,
+                      lambda: ssh("dir1", "systemctl start heartbeat"), vip=VIP, timeout=120)
+    print(f"the clean stop's handover, step by step:\n{timeline(state.pop('since'), figures)}")
     # The secondary carried both resources and knew it; the stopped primary had released both.
     assert state["dir2"] == {"vip": True, "nginx": True, "resources": "all"}, state
     assert state["dir1"] == {"vip": False, "nginx": False, "resources": "down"}, state
@@ -161,7 +162,7 @@ def test_heartbeat_killed_on_the_primary(pair):
                       vip=VIP, timeout=120)
     print(f"dir1 released nginx and the VIP {seen['released_after']:.1f} s after the kill; dir2 answered "
           f"{figures['moved_after']:.1f} s after it (deadtime {DEADTIME} s, target deadtime + 2 s); holders then: "
-          f"{sorted(seen['holders'])}; step by step:\n{timeline(seen['since'])}")
+          f"{sorted(seen['holders'])}; step by step:\n{timeline(seen['since'], figures)}")
     assert figures["moved_after"] >= DEADTIME - 0.5
     assert len(seen["holders"]) == 1, seen
     settled("dir1")
