@@ -5,10 +5,10 @@ SHELL := /bin/bash
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-test:  ## everything: host packages, unit, lint, sanity, bench, lab, integration, cluster, ha, heartbeat, molecule, qemu
+test:  ## everything: host packages, unit, lint, sanity, bench, lab, integration, cluster, ha, heartbeat, molecule, qemu, nginx
 	scripts/run-tests
 
-unit lint sanity integration cluster ha heartbeat molecule qemu:  ## one stage of the suite (with what it needs first)
+unit lint sanity integration cluster ha heartbeat molecule qemu nginx:  ## one stage of the suite (with what it needs first)
 	LVS_TEST_BESIDE= scripts/run-tests host-deps venv $(if $(filter integration,$@),lab) $@
 
 venv:  ## the virtual environment with the suite's tools (.venv)
@@ -40,4 +40,4 @@ lab-down:  ## stop the lab's guests and remove its network
 bench: venv  ## parse/plan benchmark of a 10,000 real-server table
 	.venv/bin/python benchmarks/bench_ipvs_plan.py
 
-.PHONY: help test unit lint sanity integration cluster ha heartbeat molecule qemu venv lab lab-down bench spread
+.PHONY: help test unit lint sanity integration cluster ha heartbeat molecule qemu nginx venv lab lab-down bench spread

@@ -1,8 +1,9 @@
 """The parts of the roles' meta/argument_specs.yml that come from the collection's field declarations:
 the options of lvs_director_services and keepalived_ha_virtual_servers (from _ipvs_options as ipvs_rules
-takes them, with keepalived's options from _keepalived_lvs), and of keepalived_ha_instances and
-keepalived_ha_scripts (from _keepalived, as vrrp_instance takes them and the role adds to them). A new
-field is declared once; this writes it into the role's specs.
+takes them, with keepalived's options from _keepalived_lvs), of keepalived_ha_instances and
+keepalived_ha_scripts (from _keepalived, as vrrp_instance takes them and the role adds to them), and of
+nginx_proxy's upstreams and servers (from _nginx). A new field is declared once; this writes it into the
+role's specs.
 
     .venv/bin/python tools/role_specs.py          # rewrite the files
     .venv/bin/python tools/role_specs.py --check  # exit 1 when a file differs (the unit tests run this)
@@ -44,13 +45,18 @@ def derived() -> dict[str, dict[str, dict]]:
         ROLE_INSTANCE_FIELDS,
         role_instance_spec,
     )
-    from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import SCRIPT_FIELDS, argument_spec
-    from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import options_doc as field_docs
+    from ansible_collections.linux_cluster.lvs.plugins.module_utils._fields import argument_spec
+    from ansible_collections.linux_cluster.lvs.plugins.module_utils._fields import options_doc as field_docs
+    from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import SCRIPT_FIELDS
     from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived_lvs import (
         SYNC_FIELDS,
         services_doc,
         spec,
     )
+    from ansible_collections.linux_cluster.lvs.plugins.module_utils._nginx import PROXY
+
+    def items(fields) -> dict:
+        return role_options(argument_spec(fields), field_docs(fields))
 
     return {
         "roles/lvs_director/meta/argument_specs.yml": {
@@ -58,9 +64,12 @@ def derived() -> dict[str, dict[str, dict]]:
         "roles/keepalived_ha/meta/argument_specs.yml": {
             "keepalived_ha_instances": role_options(role_instance_spec(),
                                                     field_docs(PASSED + ROLE_INSTANCE_FIELDS, role=True)),
-            "keepalived_ha_scripts": role_options(argument_spec(SCRIPT_FIELDS), field_docs(SCRIPT_FIELDS)),
+            "keepalived_ha_scripts": items(SCRIPT_FIELDS),
             "keepalived_ha_virtual_servers": role_options(spec(), services_doc("keepalived_ha_virtual_servers[].")),
-            "keepalived_ha_lvs_sync_daemon": role_options(argument_spec(SYNC_FIELDS), field_docs(SYNC_FIELDS))},
+            "keepalived_ha_lvs_sync_daemon": items(SYNC_FIELDS)},
+        "roles/nginx_proxy/meta/argument_specs.yml": {
+            f"nginx_proxy_{name}": items(PROXY[name].options)
+            for name in ("upstreams", "servers", "stream_upstreams", "stream_servers")},
     }
 
 

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import (
-    INSTANCE_FIELDS,
-    MODULE_FIELDS,
-    options_doc,
-)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._fields import options_doc
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import INSTANCE_FIELDS, MODULE_FIELDS
 
 
 class ModuleDocFragment:

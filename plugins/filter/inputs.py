@@ -35,11 +35,13 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived_lvs 
     STATIC_SERVICES_INPUT,
     VIRTUAL_SERVERS_INPUT,
 )
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._nginx import PROXY_INPUT
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._sysctl import ARP_INPUT, FILE_INPUT
 
 # Module name -> its input (argument spec, rules, checks): the same object the module runs; and the
 # services of an IPVS table as keepalived is to own it, or as a static table keeps them (the roles
-# write those, through keepalived_virtual_servers and ipvs_services).
+# write those, through keepalived_virtual_servers and ipvs_services); an nginx proxy's upstreams and
+# servers (nginx_proxy writes them through nginx_proxy_config).
 MODULES = {
     "keepalived_virtual_servers": VIRTUAL_SERVERS_INPUT,
     "static_services": STATIC_SERVICES_INPUT,
@@ -49,6 +51,7 @@ MODULES = {
     "vrrp_instance": VRRP_INPUT,
     "sysctl_file": FILE_INPUT,
     "sysctl_arp": ARP_INPUT,
+    "nginx_proxy": PROXY_INPUT,
 }
 # Checks of one role variable: (value, the variable's name, options) -> raises InputError(s).
 CHECKS = {

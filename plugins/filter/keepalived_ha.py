@@ -14,6 +14,7 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._fields import Field, argument_spec
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     BAD_INPUT,
     InputError,
@@ -30,8 +31,6 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived impo
     SCRIPT,
     SHARED,
     VRRP_INPUT,
-    Field,
-    argument_spec,
     release_commands,
     render_script,
     restart_delay,

@@ -16,7 +16,6 @@ in `_instance_rules` only if it depends on other fields. keepalived_ha passes it
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 import ipaddress
 import json
@@ -25,9 +24,14 @@ import os
 import re
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._fields import (
+    Field,
+    argument_spec,
+    checked,
+    number_text,
+)
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     BAD_INPUT,
     InputError,
@@ -37,9 +41,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     integer,
     interface_name,
     ip_address,
-    number,
     raise_error,
-    sub,
 )
 
 MASK = "********"
@@ -52,104 +54,10 @@ HEADER = "# Managed by linux_cluster.lvs.vrrp_instance: changes made here are re
 INDENT = "    "
 
 
-@dataclass(frozen=True)
-class Field:
-    """One keepalived setting a user gives.
-
-    `check(field, value, params)` returns the normalized value or raises InputError; `bounds` (low,
-    high) check numbers before it. `render(field, value)` returns the configuration lines of a set
-    value (without the block's indentation); None renders nothing. `keyword` is keepalived's spelling
-    when it is not the name.
-    """
-
-    name: str
-    type: str
-    doc: tuple[str, ...]
-    default: Any = None
-    choices: tuple = ()
-    bounds: tuple | None = None
-    elements: str | None = None
-    options: tuple[Field, ...] = ()
-    required: bool = False
-    no_log: bool = False
-    keyword: str | None = None
-    check: Callable[[str, Any, dict], Any] | None = None
-    render: Callable[[Field, Any], list[str]] | None = None
-    shared: bool = False
-    role: bool = True
-    per_node: str | None = None
-    role_doc: tuple[str, ...] = ()
-
-    @property
-    def word(self) -> str:
-        return self.keyword or self.name
-
-    def argument_spec(self) -> dict:
-        spec: dict = {"type": self.type}
-        for key in ("elements", "default", "choices"):
-            value = getattr(self, key)
-            if value not in (None, ()):
-                spec[key] = list(value) if key == "choices" else copy.deepcopy(value)
-        if self.required:
-            spec["required"] = True
-        if self.no_log:
-            spec["no_log"] = True
-        if self.options:
-            spec["options"] = argument_spec(self.options)
-        return spec
-
-    def documentation(self, role: bool = False) -> dict:
-        """The option's documentation; `role`: as the keepalived_ha role's instances document it."""
-        text = list(self.role_doc if role and self.role_doc else self.doc)
-        if self.bounds:
-            text.append(f"From V({_number(self.bounds[0])}) to V({_number(self.bounds[1])}).")
-        doc = {"description": text, **{key: value for key, value in self.argument_spec().items()
-                                       if key not in ("options", "no_log")}}
-        if self.options:
-            doc["suboptions"] = options_doc(self.options)
-        return doc
-
-    def value(self, field: str, value: Any, params: dict) -> Any:
-        """The value checked (bounds, then `check`), or the default when it is not set."""
-        if value is None:
-            return copy.deepcopy(self.default)
-        if self.bounds:
-            low, high = self.bounds
-            value = integer(field, value, low, high) if self.type == "int" else number(field, value, low, high)
-        return self.check(field, value, params) if self.check else value
-
-
-def argument_spec(fields) -> dict:
-    return {field.name: field.argument_spec() for field in fields}
-
-
-def options_doc(fields, role: bool = False) -> dict:
-    return {field.name: field.documentation(role) for field in fields}
-
-
-def checked(fields, params: dict, parent: str = "", partial: dict | None = None) -> dict:
-    """Every field of `params` checked, every bad one reported at once: {name: normalized value}. With
-    `partial`, the fields that passed are put there before the errors are raised."""
-    values, errors = {}, []
-    for field in fields:
-        try:
-            values[field.name] = field.value(sub(parent, field.name), params.get(field.name), params)
-        except BAD_INPUT as exc:
-            errors += errors_of(exc)
-    if partial is not None:
-        partial.update(values)
-    collect([lambda error=error: raise_error(error) for error in errors])
-    return values
-
-
 # --- how values are written ------------------------------------------------------------------
 
-def _number(value: float) -> str:
-    return str(int(value)) if value == int(value) else f"{value:g}"
-
-
 def word(field: Field, value) -> list[str]:
-    text = _number(value) if isinstance(value, float) else str(value)
+    text = number_text(value) if isinstance(value, float) else str(value)
     return [f"{field.word} {text}"]
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._fields import Field, argument_spec, checked
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._fields import options_doc as field_docs
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     BAD_INPUT,
     InputError,
@@ -48,17 +50,13 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options im
 )
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import (
     INDENT,
-    Field,
     _command,
     _interface,
     _name,
-    argument_spec,
-    checked,
     flag,
     quoted,
     word,
 )
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import options_doc as field_docs
 
 FORWARDING = REALSERVER["forwarding"]
 HEADER = "# The IPVS table, owned by keepalived (linux_cluster.lvs): one virtual_server per service."

@@ -19,8 +19,9 @@ RESULTS: list[str] = []
 # of the replies kept), HTTP requests one after another, one every 50 ms at most (a client that does
 # not starve the two-core host the guests share), 2 s at most each (a guest busy with Ansible may take
 # over 1 s to answer), each printed as it ends ("TIME ANSWER": when the answer came, ANSWER a
-# director's name or FAILED; a request sent during a failover may be answered seconds later),
-# then a summary line with the failures by kind (timeout, refused, ...).
+# director's name (the page's, or the X-Proxy header of an nginx proxy pair) or FAILED; a request
+# sent during a failover may be answered seconds later), then a summary line with the failures by
+# kind (timeout, refused, ...).
 WATCH = r"""
 import http.client, json, select, subprocess, sys, threading, time
 vip, limit = sys.argv[1], float(sys.argv[2])
@@ -46,7 +47,8 @@ while time.monotonic() < end and not select.select([sys.stdin], [], [], 0)[0]:
     try:
         conn.request("GET", "/", headers={"Connection": "close"})
         reply = conn.getresponse()
-        body = reply.read().decode().strip()
+        # Behind a proxy pair the proxy that answered names itself in X-Proxy; otherwise the page names its host.
+        body = reply.getheader("X-Proxy") or reply.read().decode().strip()
         answer = body if reply.status == 200 and body else "FAILED"
         kind = "" if answer != "FAILED" else f"HTTP {reply.status}"
     except (OSError, http.client.HTTPException) as error:

@@ -75,7 +75,9 @@ TEMPLATES = sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("roles/*/te
 @pytest.mark.parametrize("template", TEMPLATES)
 def test_templates_are_named_by_their_target_and_say_they_are_managed(template):
     role, _templates, *target = Path(template).parts[1:]
-    tasks = "".join(path.read_text() for path in (ROOT / "roles" / role / "tasks").glob("*.yml"))
+    # A template is named where it is written: in a task, or in the role's vars for a loop of several.
+    tasks = "".join(path.read_text() for path in (ROOT / "roles" / role).glob("*/*.yml")
+                    if path.parent.name in ("tasks", "vars"))
     assert f"src: {'/'.join(target)}" in tasks, template
     assert "/".join(target).startswith(("etc/", "usr/", "var/")), template
     assert "{{ ansible_managed | comment }}" in (ROOT / template).read_text().splitlines()[:2], template

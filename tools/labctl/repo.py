@@ -19,7 +19,8 @@ from labctl import host, topology
 
 PORT = 8000
 # What roles install; their dependencies come along (minus what the image has at that version).
-PACKAGES = ("nginx-light", "chrony", "heartbeat", "keepalived", "ipvsadm", "iptables", "curl", "socat")
+PACKAGES = ("nginx-light", "libnginx-mod-stream", "chrony", "heartbeat", "keepalived", "ipvsadm", "iptables", "curl",
+            "socat", "wrk")
 
 
 def url() -> str:

@@ -113,13 +113,14 @@ def test_the_preflight_runs_each_modules_own_validation():
         _ipvs_model,
         _keepalived,
         _keepalived_lvs,
+        _nginx,
         _sysctl,
     )
     assert MODULES == {"ipvs_rules": _ipvs_model.RULES_INPUT, "ipvs_service": _ipvs_model.SERVICE_INPUT,
                        "ipvs_realserver": _ipvs_model.REALSERVER_INPUT, "vrrp_instance": _keepalived.VRRP_INPUT,
                        "sysctl_file": _sysctl.FILE_INPUT, "sysctl_arp": _sysctl.ARP_INPUT,
                        "keepalived_virtual_servers": _keepalived_lvs.VIRTUAL_SERVERS_INPUT,
-                       "static_services": _keepalived_lvs.STATIC_SERVICES_INPUT}
+                       "static_services": _keepalived_lvs.STATIC_SERVICES_INPUT, "nginx_proxy": _nginx.PROXY_INPUT}
     assert input_problems({"services": [{"address": "192.0.2.50", "port": 80, "scheduler": "wrrr"}]},
                           "ipvs_rules") == [
         "value of scheduler must be one of: rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, got: wrrr "

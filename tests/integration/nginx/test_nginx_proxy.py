@@ -1,0 +1,206 @@
+"""nginx as a reverse proxy on the lab's two directors, made HA by keepalived (playbooks/nginx_ha.yml), proven with
+requests from the client.
+
+scripts/run-tests (stage `nginx`) runs this on a lab of dir1, dir2, rs1, rs2 and the client. The proxies listen on
+keepalived's VIP 192.0.2.80 (dir1 master) and proxy to rs1 and rs2, whose pages name them; the proxy that answers
+names itself in an X-Proxy header (inventories/lab/group_vars/directors.yml). For each failure the client requests
+every 50 ms through the VIP, the test waits (polling, bounded) for the state it expects and reports the longest
+ping gap and the failed requests.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import time
+
+import pytest
+from labhelp import assert_refused_unchanged, host_state, lab, recap, role_alone
+from vipwatch import Watch, report, restarted
+from vipwatch import holder as holder_of
+from vipwatch import measure as measure_vip
+from vipwatch import wait_for_holders as wait_for_vip_holders
+
+VIP = "192.0.2.80"
+PLAYBOOK = "playbooks/nginx_ha.yml"
+NODES = ("dir1", "dir2", "rs1", "rs2")
+# A change to the built pair: the proxy role alone, as an operator changes a running proxy.
+CHANGE = role_alone("nginx_proxy")
+
+
+def ssh(name: str, command: str) -> str:
+    return lab("ssh", name, command)
+
+
+def holder() -> set[str]:
+    return holder_of(VIP)
+
+
+def spread(port: int, count: int, path: str = "/") -> collections.Counter:
+    """`count` requests one after another from the client through the VIP's `port`: the answers (the page's
+    text, FAILED for an error)."""
+    script = (f"for i in $(seq {count}); do code=$(curl -s -m 2 -o /tmp/page -w '%{{http_code}}' "
+              f"http://{VIP}:{port}{path}); echo \"$(tr -d '\\n' < /tmp/page) $code\"; done")
+    answers = collections.Counter()
+    for line in ssh("client", script).splitlines():
+        page, code = line.rsplit(" ", 1)
+        answers[page.strip() if code == "200" else "FAILED"] += 1
+    return answers
+
+
+def nginx_state(name: str) -> str:
+    return host_state(name, "systemctl show -P MainPID nginx", "ps -o pid= --ppid $(cat /run/nginx.pid)")
+
+
+@pytest.fixture(scope="module")
+def pair(playbook):
+    """The pair built on fresh guests: a --check --diff run first (nothing installed yet, nothing changed), then the
+    run, its re-run and a --check --diff run on the converged pair."""
+    before = {name: host_state(name) for name in ("dir1", "dir2")}
+    fresh = playbook(PLAYBOOK, "--check", "--diff")
+    after = {name: host_state(name) for name in ("dir1", "dir2")}
+    first = playbook(PLAYBOOK)
+    second = playbook(PLAYBOOK)
+    check = playbook(PLAYBOOK, "--check", "--diff")
+    return {"fresh": fresh, "fresh_before": before, "fresh_after": after, "first": first, "second": second,
+            "check": check}
+
+
+def test_check_mode_on_fresh_proxies_changes_nothing(pair):
+    assert "+upstream web {" in pair["fresh"].stdout, pair["fresh"].stdout[-3000:]
+    assert pair["fresh_after"] == pair["fresh_before"]
+
+
+def test_the_pair_converges_idempotent_and_check_mode_changes_nothing(pair):
+    assert recap(pair["second"].stdout) == dict.fromkeys(NODES, 0), pair["second"].stdout[-2000:]
+    assert recap(pair["check"].stdout) == dict.fromkeys(NODES, 0), pair["check"].stdout[-2000:]
+    assert "lab-Pw!1" not in pair["first"].stdout + pair["check"].stdout
+    assert holder() == {"dir1"}
+    # nginx runs on the backup too, listening on the VIP it does not hold.
+    assert "192.0.2.80:80" in ssh("dir2", "ss -Hltn sport = :80")
+
+
+def test_requests_are_spread_as_each_upstream_says(pair):
+    weighted, by_client, fewest, stream = spread(80, 200), spread(81, 20), spread(82, 20), spread(9000, 20)
+    print(f"\nthrough the VIP: weights 1:3 {dict(weighted)}; ip_hash {dict(by_client)}; least_conn {dict(fewest)}; "
+          f"stream (TCP) {dict(stream)}")
+    assert weighted == {"rs1": 50, "rs2": 150}, weighted
+    assert len(by_client) == 1 and "FAILED" not in by_client, by_client
+    assert set(fewest) == {"rs1", "rs2"}, fewest
+    assert stream == {"rs1": 10, "rs2": 10}, stream
+
+
+def test_a_stopped_real_server_is_routed_around(pair):
+    """nginx's passive check: the first request to the stopped rs1 is passed on to rs2 (proxy_next_upstream error),
+    then rs1 is left out for fail_timeout (10 s); started again, it is used again once that time is over."""
+    ssh("rs1", "systemctl stop nginx")
+    try:
+        down = spread(80, 40)
+    finally:
+        ssh("rs1", "systemctl start nginx")
+    print(f"\nrs1's nginx stopped: {dict(down)}")
+    assert down == {"rs2": 40}, down
+    deadline, again = 30, collections.Counter()
+    for _attempt in range(deadline):
+        again = spread(80, 8)
+        if again.get("rs1"):
+            break
+    assert again.get("rs1"), f"rs1 not used again: {again}"
+
+
+def test_nginx_killed_on_the_master_proxy(pair):
+    """systemd starts nginx again at once (the role's restart drop-in); keepalived's process check would move the
+    VIP after two failed checks (2 s). The client's failed requests and gap are the figures."""
+    pid = ssh("dir1", "systemctl show -P MainPID nginx").strip()
+    watch = Watch(VIP)
+    watch.until("dir1")
+    killed = time.time()
+    ssh("dir1", "systemctl kill --signal=KILL nginx")
+    started = restarted("dir1", "nginx", pid, timeout=30)
+    answered = watch.until({"dir1", "dir2"}, count=20)
+    summary = watch.stop()
+    report("nginx killed (SIGKILL) on the master proxy, started again by systemd", summary,
+           f" (nginx started again {started - killed:.2f} s after the kill, requests answered again from "
+           f"{answered - killed:.2f} s; VIP holders then {sorted(holder())})")
+    wait_for_vip_holders(VIP, {"dir1"})
+
+
+def test_maintenance_file_moves_the_vip_to_the_other_proxy(pair):
+    measure_vip("maintenance file on the master proxy, then removed",
+                lambda: ssh("dir1", "touch /etc/keepalived/down"), lambda: ssh("dir1", "rm /etc/keepalived/down"),
+                vip=VIP)
+    assert holder() == {"dir1"}
+
+
+# Bad input in three layers, each stopped before any node changes: a wrong type (the role's argument specs), bad
+# values (the field checks), and fields that cannot go together (the rules between them).
+def _upstream(**server) -> dict:
+    return {"name": "web", "method": "hash", "servers": [{"address": "192.0.2.21", **server},
+                                                         {"address": "192.0.2.22", "backup": True}]}
+
+
+BAD_INPUTS = [
+    ({"nginx_proxy_upstreams": [_upstream(weight="heavy")]},
+     ["weight", "nginx_proxy_upstreams"]),
+    ({"nginx_proxy_upstreams": [_upstream(port=70000)],
+      "nginx_proxy_servers": [{"address": "192.0.2.300", "locations": [{"upstream": "web"}]}]},
+     ["dir1: nginx_proxy_upstreams[0].servers[0].port=70000: must be from 1 to 65535",
+      "dir2: nginx_proxy_servers[0].address='192.0.2.300': not an IP address"]),
+    ({"nginx_proxy_upstreams": [_upstream()],
+      "nginx_proxy_servers": [{"address": VIP, "locations": [{"upstream": "nowhere"}]}]},
+     ["dir1: nginx_proxy_upstreams[0].hash_key=None: method hash needs a key",
+      "dir2: nginx_proxy_upstreams[0].servers[1].backup=True: nginx has no backup server with method hash",
+      "dir1: nginx_proxy_servers[0].locations[0].upstream='nowhere': no such upstream in nginx_proxy_upstreams"]),
+]
+
+
+@pytest.mark.parametrize(("bad", "problems"), BAD_INPUTS, ids=["type", "values", "rules"])
+def test_bad_input_is_refused_before_any_node_changes(pair, playbook, bad, problems):
+    before = {name: nginx_state(name) for name in ("dir1", "dir2")}
+    refused = playbook(PLAYBOOK, *CHANGE, "-e", json.dumps(bad), ok=False)
+    assert_refused_unchanged(refused, ("dir1", "dir2"), before, {name: nginx_state(name) for name in ("dir1", "dir2")},
+                             problems)
+
+
+def test_a_configuration_nginx_refuses_changes_nothing_live(pair, playbook):
+    servers = [{"address": VIP, "locations": [{"upstream": "web", "directives": ["no_such_directive on;"]}]}]
+    before = {name: nginx_state(name) for name in ("dir1", "dir2")}
+    refused = playbook(PLAYBOOK, *CHANGE, "-e", json.dumps({"nginx_proxy_servers": servers}), ok=False)
+    # Only the staged candidate was written (outside /etc/nginx); every live file, nginx's master and its workers
+    # are as they were.
+    assert refused.returncode != 0
+    assert 'unknown directive "no_such_directive"' in refused.stdout, refused.stdout[-3000:]
+    assert "nginx -t refused the candidate configuration" in refused.stdout
+    assert {name: nginx_state(name) for name in ("dir1", "dir2")} == before
+    assert spread(80, 4).keys() <= {"rs1", "rs2"}
+
+
+def test_a_reload_that_cannot_bind_is_a_failure(pair, playbook):
+    """sshd holds port 22 on every address: nginx -t passes (its test ignores 'address in use'), the reload exits
+    0 and the master keeps its old configuration; the role reports nginx's error. The old workers keep serving."""
+    streams = {"nginx_proxy_stream_servers": [{"address": VIP, "port": 9000, "upstream": "tcp_web"},
+                                              {"address": VIP, "port": 22, "upstream": "tcp_web"}]}
+    workers = ssh("dir1", "ps -o pid= --ppid $(cat /run/nginx.pid)")
+    failed = playbook(PLAYBOOK, *CHANGE, "-e", json.dumps(streams), ok=False)
+    assert "bind() to 192.0.2.80:22 failed (98: Address already in use)" in failed.stdout, failed.stdout[-3000:]
+    assert "nginx still runs the configuration it had" in failed.stdout
+    assert ssh("dir1", "ps -o pid= --ppid $(cat /run/nginx.pid)") == workers
+    assert spread(80, 4).keys() <= {"rs1", "rs2"}
+    # The declaration put back: a reload that takes effect.
+    again = playbook(PLAYBOOK, *CHANGE)
+    assert recap(again.stdout)["dir1"] > 0
+    assert ssh("dir1", "ps -o pid= --ppid $(cat /run/nginx.pid)") != workers
+
+
+def test_dual_master_each_vip_on_its_own_proxy(pair, playbook):
+    from labhelp import ROOT
+    playbook(PLAYBOOK, "--tags", "nginx_proxy,keepalived_ha", "--skip-tags", "install",
+             "-e", f"@{ROOT}/inventories/lab/nginx/dual_master.yml")
+    wait_for_vip_holders("192.0.2.81", {"dir2"})
+    assert holder() == {"dir1"}
+    measure_vip("dual master: the first VIP's proxy stopped (maintenance file), then back",
+                lambda: ssh("dir1", "touch /etc/keepalived/down"), lambda: ssh("dir1", "rm /etc/keepalived/down"),
+                vip=VIP)
+    measure_vip("dual master: the second VIP's proxy stopped (maintenance file), then back",
+                lambda: ssh("dir2", "touch /etc/keepalived/down"), lambda: ssh("dir2", "rm /etc/keepalived/down"),
+                vip="192.0.2.81", to="dir1", home="dir2")
