@@ -32,7 +32,8 @@ NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
                   r"[A-Za-z0-9])?)*$")
 SERVER_NAME = re.compile(r"^[^\s;{}'\"]{1,253}$")
-LOCATION = re.compile(r"^(=|~|~\*|\^~)? ?/[^\s;{}'\"]*$")
+# A prefix location (optionally = or ^~), or a regular expression after ~ or ~*.
+LOCATION = re.compile(r"^((= |\^~ )?/[^\s;{}'\"]*|~\*? [^\s;{}'\"]+)$")
 HASH_KEY = re.compile(r"^[^\s;{}'\"]+( [^\s;{}'\"]+)*$")
 HTTP_METHODS = ("round_robin", "least_conn", "ip_hash", "hash", "random")
 STREAM_METHODS = ("round_robin", "least_conn", "hash", "random")
@@ -111,8 +112,9 @@ def _server_names(field: str, values, _params) -> list[str]:
 
 def _location(field: str, value, _params) -> str:
     if not LOCATION.match(value):
-        raise InputError(field, value, "a location is a path starting with '/' (optionally after =, ~, ~* or ^~), "
-                                       "without blanks, quotes, ';' or braces")
+        raise InputError(field, value, "a location is a path starting with '/' (optionally after '= ' or '^~ '), "
+                                       "or a regular expression after '~ ' or '~* ', without blanks, quotes, ';' "
+                                       "or braces")
     return value
 
 
@@ -250,13 +252,19 @@ PROXY = {field.name: field for field in PROXY_FIELDS}
 
 def _entries(field: Field, values: list, parent: str) -> list[dict]:
     """Each item of a list of blocks checked field by field (nested lists of blocks too)."""
+    plain_fields = tuple(inner for inner in field.options if not inner.options)
+    block_fields = tuple(inner for inner in field.options if inner.options)
+
     def one(index: int, entry: dict) -> dict:
+        """An item's own fields and its nested blocks, every bad one reported."""
         where = sub(parent, f"{field.name}[{index}]")
-        result = checked(tuple(f for f in field.options if not f.options), entry, where)
-        nested = collect([lambda inner=inner: _entries(inner, entry.get(inner.name) or [], where)
-                          for inner in field.options if inner.options])
-        for inner, items in zip((f for f in field.options if f.options), nested):
-            result[inner.name] = items
+        result: dict = {}
+
+        def nested(inner: Field) -> None:
+            result[inner.name] = _entries(inner, entry.get(inner.name) or [], where)
+
+        collect([lambda: result.update(checked(plain_fields, entry, where)),
+                 *(lambda inner=inner: nested(inner) for inner in block_fields)])
         return result
     return collect([lambda index=index, entry=entry: one(index, entry) for index, entry in enumerate(values or [])])
 

@@ -151,6 +151,32 @@ PREFLIGHT = {
         "localhost: lvs_realserver_nat_gateway=':::': not an IP address (host names are not accepted)",
         "localhost: lvs_realserver_nat_device='eth 0': not an interface name",
     ]),
+    "nginx_proxy": ("Every node's inputs hold", {
+        "nginx_proxy_upstreams": [{"name": "web", "method": "ip_hash",
+                                   "servers": [{"address": "192.0.2.21", "weight": 0},
+                                               {"address": "rs2..example", "backup": True}]}],
+        "nginx_proxy_servers": [{"address": "192.0.2.800", "locations": [{"upstream": "web", "path": "api"}]}],
+        "nginx_proxy_error_log": "error.log",
+    }, [
+        "localhost: nginx_proxy_upstreams[0].servers[0].weight=0: must be from 1 to 1000",
+        "localhost: nginx_proxy_upstreams[0].servers[1].address='rs2..example': an IP address or a host name is "
+        "required",
+        "localhost: nginx_proxy_servers[0].address='192.0.2.800': not an IP address",
+        "localhost: nginx_proxy_servers[0].locations[0].path='api': a location is a path",
+        "localhost: nginx_proxy_error_log='error.log': an absolute path is required",
+    ]),
+    "nginx_proxy rules": ("Every node's inputs hold", {
+        "nginx_proxy_upstreams": [{"name": "web", "method": "ip_hash", "servers": [{"address": "192.0.2.21"},
+                                                                                   {"address": "192.0.2.22",
+                                                                                    "backup": True}]}],
+        "nginx_proxy_servers": [{"locations": [{"upstream": "api"}]}],
+        "nginx_proxy_stream_upstreams": [{"name": "tcp", "servers": [{"address": "192.0.2.21", "port": 80}]}],
+        "nginx_proxy_stream_servers": [{"port": 80, "upstream": "tcp"}],
+    }, [
+        "localhost: nginx_proxy_upstreams[0].servers[1].backup=True: nginx has no backup server with method ip_hash",
+        "localhost: nginx_proxy_servers[0].locations[0].upstream='api': no such upstream in nginx_proxy_upstreams",
+        "localhost: nginx_proxy_stream_servers[0].port=80: an HTTP server listens there",
+    ]),
     "boot_unit": ("Inputs", {"boot_unit_name": "lab-test", "boot_unit_addresses": ["192.0.2.1/33"],
                              "boot_unit_device": "lo"}, [
         "boot_unit_addresses[0]='192.0.2.1/33': not an IP address with or without /prefix (host names are not "
@@ -185,6 +211,20 @@ def test_heartbeat_ha_refuses_bad_input_before_any_task(tmp_path, variables, nam
     assert result.returncode != 0
     assert all(name in result.stdout for name in names), result.stdout[-2000:]
     assert "TASK [linux_cluster.lvs.heartbeat_ha : " not in result.stdout.split("Validating arguments")[1]
+
+
+@pytest.mark.parametrize("variables, names", [
+    ({"nginx_proxy_upstreams": [{"name": "web", "servers": [{"address": "192.0.2.21", "weight": "heavy"}]}]},
+     ["weight", "nginx_proxy_upstreams"]),
+    ({"nginx_proxy_servers": [{"port": 80}]}, ["locations"]),
+    ({"nginx_proxy_stream_servers": [{"port": 53, "protocol": "sctp", "upstream": "dns"}]}, ["protocol", "sctp"]),
+    ({"nginx_proxy_reload_timeout": "soon"}, ["nginx_proxy_reload_timeout"]),
+])
+def test_nginx_proxy_refuses_mistyped_input_at_argument_validation(tmp_path, variables, names):
+    result = play(tmp_path, "nginx_proxy", variables)
+    assert result.returncode != 0
+    assert all(name in result.stdout for name in names), result.stdout[-2000:]
+    assert "TASK [linux_cluster.lvs.nginx_proxy : " not in result.stdout.split("Validating arguments")[1]
 
 
 def test_demo_web_refuses_a_port_that_is_no_number(tmp_path):

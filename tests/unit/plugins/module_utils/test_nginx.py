@@ -147,6 +147,17 @@ def test_udp_and_tcp_share_a_port_and_a_good_proxy_has_no_problem():
     assert problems(params) == []
 
 
+@pytest.mark.parametrize("path", ["/", "/api/", "= /health", "^~ /static/", "~ \\.php$", "~* \\.(gif|png)$"])
+def test_locations_nginx_takes(path):
+    assert problems(proxy(servers=[{"locations": [{"upstream": "web", "path": path}]}])) == []
+
+
+@pytest.mark.parametrize("path", ["api", "= api", "~", "/a b", "/a;", "/{x}", "=/x"])
+def test_locations_nginx_would_refuse_or_misread(path):
+    assert any("a location is a path" in problem
+               for problem in problems(proxy(servers=[{"locations": [{"upstream": "web", "path": path}]}])))
+
+
 def test_the_filter_names_the_problems():
     with pytest.raises(Exception, match=r"nginx_proxy_config: servers\[0\].locations\[0\].upstream='x'"):
         nginx_proxy_config(proxy(servers=[{"locations": [{"upstream": "x"}]}]))
