@@ -117,3 +117,24 @@ def checked(fields, params: dict, parent: str = "", partial: dict | None = None)
         partial.update(values)
     collect([lambda error=error: raise_error(error) for error in errors])
     return values
+
+
+def checked_items(field: Field, values: list, parent: str) -> list[dict]:
+    """The items of a list of blocks (a field with `options`), each checked field by field and its nested lists of
+    blocks likewise, every bad field of every item reported at once: [{name: normalized value}]. `parent` names
+    where the list sits ('' at the top)."""
+    plain_fields = tuple(inner for inner in field.options if not inner.options)
+    block_fields = tuple(inner for inner in field.options if inner.options)
+
+    def one(index: int, entry: dict) -> dict:
+        """An item's own fields and its nested blocks, every bad one reported."""
+        where = sub(parent, f"{field.name}[{index}]")
+        result: dict = {}
+
+        def nested(inner: Field) -> None:
+            result[inner.name] = checked_items(inner, entry.get(inner.name) or [], where)
+
+        collect([lambda: result.update(checked(plain_fields, entry, where)),
+                 *(lambda inner=inner: nested(inner) for inner in block_fields)])
+        return result
+    return collect([lambda index=index, entry=entry: one(index, entry) for index, entry in enumerate(values or [])])

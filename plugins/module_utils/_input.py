@@ -24,6 +24,8 @@ SECRET = "'********'"
 # Interface names as the kernel takes them: 1-15 characters, no blank, '/' or ':' (':' only in an
 # IPv4 label, which is not an interface).
 INTERFACE = re.compile(r"^[A-Za-z0-9_.@-]{1,15}$")
+# A name the collection writes into a daemon's configuration (a VRRP instance, a vrrp_script, an nginx upstream).
+NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 class InputError(ValueError):
@@ -177,6 +179,13 @@ def ip_network(field: str, value: object, version: int | None = None) -> str:
     if version is not None and network.version != version:
         raise InputError(field, value, f"an IPv{version} network is required")
     return network.with_prefixlen
+
+
+def identifier(field: str, value: object, _params: object = None) -> str:
+    """A configuration object's name: 1-64 letters, digits, '_', '.' or '-' (usable as a field's check)."""
+    if not isinstance(value, str) or not NAME.match(value):
+        raise InputError(field, value, "use 1-64 letters, digits, '_', '.' or '-'")
+    return value
 
 
 def interface_name(field: str, value: object) -> str:

@@ -38,6 +38,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     ModuleInput,
     collect,
     errors_of,
+    identifier,
     integer,
     interface_name,
     ip_address,
@@ -46,7 +47,6 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
 
 MASK = "********"
 STATES = {0: "INIT", 1: "BACKUP", 2: "MASTER", 3: "FAULT"}
-NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # Printable ASCII without space, quote and backslash: what keepalived keeps inside a quoted word.
 PASSWORD = re.compile(r'^[!#-\[\]-~]{1,8}$')
 SCOPES = ("global", "site", "link", "host", "nowhere")
@@ -97,12 +97,6 @@ def _auth_lines(field: Field, password: str | None, masked: bool = False) -> lis
 
 
 # --- field checks --------------------------------------------------------------------------
-
-def _name(field: str, value, _params) -> str:
-    if not isinstance(value, str) or not NAME.match(value):
-        raise InputError(field, value, "use 1-64 letters, digits, '_', '.' or '-'")
-    return value
-
 
 def _interface(field: str, value, _params) -> str:
     return interface_name(field, value)
@@ -228,7 +222,7 @@ def _garp_field(name: str, doc: str) -> Field:
 
 INSTANCE_FIELDS = (
     Field("name", "str", ("The instance's name (C(vrrp_instance NAME)), also the file's name.",),
-          required=True, check=_name),
+          required=True, check=identifier),
     Field("initial_state", "str", ("The state keepalived starts the instance in. The highest priority becomes "
                                    "master whatever this says, unless O(nopreempt) is set (which needs V(BACKUP) "
                                    "on every node).",),
@@ -274,9 +268,9 @@ INSTANCE_FIELDS = (
     _tracked_field("track_interfaces", "track_interface", "Interfaces whose failure lowers the priority by "
                    "O(track_interfaces[].weight), or puts the instance in FAULT without one.", _interface),
     _tracked_field("track_scripts", "track_script", "C(vrrp_script) definitions (from the main configuration) the "
-                   "instance follows.", _name),
+                   "instance follows.", identifier),
     _tracked_field("track_files", "track_file", "C(vrrp_track_file) definitions (from the main configuration) "
-                   "the instance follows.", _name),
+                   "the instance follows.", identifier),
     _notify_field("notify_master", "on becoming master"),
     _notify_field("notify_backup", "on becoming backup"),
     _notify_field("notify_fault", "on entering FAULT"),
@@ -384,7 +378,7 @@ def _module_check(params: dict) -> dict | None:
         if not os.path.isabs(params[name]):
             raise InputError(name, params[name], "must be an absolute path")
     if params["state"] == "absent":
-        _name("name", params["name"], params)
+        identifier("name", params["name"], params)
         return None
     return dict(instance(params), **module)
 
@@ -443,7 +437,7 @@ def _user(field: str, value: str, _params=None) -> str:
 
 SCRIPT_FIELDS = (
     Field("name", "str", ("The script's name, which instances track (C(vrrp_script NAME)).",), required=True,
-          check=_name),
+          check=identifier),
     Field("script", "str", ("The command keepalived runs, its absolute path first; exit 0 is success.",),
           required=True, check=_command, render=quoted),
     Field("interval", "int", ("Seconds between runs.",), default=1, bounds=(1, 3600), render=word),

@@ -26,6 +26,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     ModuleInput,
     collect,
     errors_of,
+    identifier,
     ip_address,
     raise_error,
     sub,
@@ -52,7 +53,6 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived impo
     INDENT,
     _command,
     _interface,
-    _name,
     flag,
     quoted,
     word,
@@ -450,7 +450,7 @@ SYNC_FIELDS = (
           check=_interface),
     Field("instance", "str", ("The VRRP instance that decides: its master sends the connections, the other nodes "
                               "receive them, and a node that becomes master switches over. Required.",),
-          check=_name),
+          check=identifier),
     Field("id", "int", ("Sync id, which tells several director pairs on one network apart.",), bounds=(0, 255)),
     Field("refresh_period", "int", (
         "Seconds after which the master sends an active connection again (the kernel's "

@@ -18,17 +18,16 @@ import ipaddress
 import re
 from typing import Any
 
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._fields import Field, argument_spec, checked
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._fields import Field, argument_spec, checked_items
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     InputError,
     ModuleInput,
     collect,
+    identifier,
     ip_address,
-    sub,
 )
 
 INDENT = "    "
-NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
                   r"[A-Za-z0-9])?)*$")
 SERVER_NAME = re.compile(r"^[^\s;{}'\"]{1,253}$")
@@ -77,12 +76,6 @@ def block(head: str, lines: list[str]) -> list[str]:
 
 
 # --- field checks ----------------------------------------------------------------------------
-
-def _name(field: str, value, _params) -> str:
-    if not isinstance(value, str) or not NAME.match(value):
-        raise InputError(field, value, "use 1-64 letters, digits, '_', '.' or '-'")
-    return value
-
 
 def _host(field: str, value, _params) -> str:
     """An upstream server: an IP address or a host name nginx resolves when it loads the configuration."""
@@ -173,7 +166,7 @@ def _server_fields(http: bool) -> tuple[Field, ...]:
 def _upstream_fields(http: bool) -> tuple[Field, ...]:
     methods = HTTP_METHODS if http else STREAM_METHODS
     fields = [
-        Field("name", "str", ("The upstream's name, unique in its context.",), required=True, check=_name),
+        Field("name", "str", ("The upstream's name, unique in its context.",), required=True, check=identifier),
         Field("method", "str", ("How a server is chosen: V(round_robin) (by weight), V(least_conn), "
                                 + ("V(ip_hash) (one client address, one server), " if http else "")
                                 + "V(hash) of O(hash_key), V(random).",), default="round_robin", choices=methods),
@@ -195,7 +188,7 @@ def _upstream_fields(http: bool) -> tuple[Field, ...]:
 LOCATION_FIELDS = (
     Field("path", "str", ("The location, for example V(/) or V(/api/), optionally with a modifier (V(= /x), "
                           "V(^~ /static/), V(~ \\\\.php$)).",), default="/", check=_location),
-    Field("upstream", "str", ("The O(nginx_proxy_upstreams[].name) it proxies to.",), required=True, check=_name),
+    Field("upstream", "str", ("The O(nginx_proxy_upstreams[].name) it proxies to.",), required=True, check=identifier),
     Field("forward_headers", "bool", ("Pass the client's view upstream: C(Host), C(X-Real-IP), C(X-Forwarded-For), "
                                       "C(X-Forwarded-Proto).",), default=True),
     _timeout_field("connect_timeout", "proxy_connect_timeout", "Time to connect to a server before the next is tried."),
@@ -226,7 +219,7 @@ STREAM_SERVER_FIELDS = (
     Field("port", "int", ("The port it listens on.",), required=True, bounds=(1, 65535)),
     Field("protocol", "str", ("V(tcp) or V(udp).",), default="tcp", choices=("tcp", "udp")),
     Field("upstream", "str", ("The O(nginx_proxy_stream_upstreams[].name) it proxies to.",), required=True,
-          check=_name),
+          check=identifier),
     _timeout_field("connect_timeout", "proxy_connect_timeout", "Time to connect to a server before the next is tried."),
     _timeout_field("timeout", "proxy_timeout", "Idle time of a proxied connection before it is closed."),
     Field("next_upstream", "bool", ("A connection that cannot be made is passed to the next server.",),
@@ -249,25 +242,6 @@ PROXY = {field.name: field for field in PROXY_FIELDS}
 
 
 # --- the model: every entry checked, then the rules between them ------------------------------
-
-def _entries(field: Field, values: list, parent: str) -> list[dict]:
-    """Each item of a list of blocks checked field by field (nested lists of blocks too)."""
-    plain_fields = tuple(inner for inner in field.options if not inner.options)
-    block_fields = tuple(inner for inner in field.options if inner.options)
-
-    def one(index: int, entry: dict) -> dict:
-        """An item's own fields and its nested blocks, every bad one reported."""
-        where = sub(parent, f"{field.name}[{index}]")
-        result: dict = {}
-
-        def nested(inner: Field) -> None:
-            result[inner.name] = _entries(inner, entry.get(inner.name) or [], where)
-
-        collect([lambda: result.update(checked(plain_fields, entry, where)),
-                 *(lambda inner=inner: nested(inner) for inner in block_fields)])
-        return result
-    return collect([lambda index=index, entry=entry: one(index, entry) for index, entry in enumerate(values or [])])
-
 
 def _named_once(kind: str, entries: list[dict]) -> list[tuple[tuple[str, ...], Any]]:
     rules = []
@@ -338,7 +312,7 @@ def _rules(model: dict) -> list:
 def model(params: dict) -> dict:
     """The whole proxy checked: every field, then the rules between them; every problem at once."""
     result = {}
-    collect([lambda field=field: result.__setitem__(field.name, _entries(field, params.get(field.name) or [], ""))
+    collect([lambda field=field: result.__setitem__(field.name, checked_items(field, params.get(field.name) or [], ""))
              for field in PROXY_FIELDS])
     problems = _rules(result)
     collect([lambda problem=problem: _raise(*problem) for problem in problems])

@@ -1,11 +1,13 @@
-"""Helpers the lab tests share: tools/lab as a function, and a playbook recap as data.
+"""Helpers the lab tests share: tools/lab as a function, a playbook recap as data, the client's request loop.
 (tests/integration is on sys.path: pytest puts the directory of its conftest.py there.)"""
 
 from __future__ import annotations
 
+import collections
 import difflib
 import json
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -108,3 +110,36 @@ def assert_refused_unchanged(result, hosts: tuple[str, ...], before: dict, after
             before[host].splitlines(), after[host].splitlines(), "before", "after", lineterm="")))
     for secret in secrets:
         assert secret not in result.stdout + result.stderr
+
+
+# Runs on the client: `count` rounds of one request to each port, each on a new connection (so
+# IPVS schedules every one), five seconds at most each (a slow guest is not a failure); prints the
+# answer (a real server's name) or FAILED. One interpreter for all of them: a process start costs a
+# UML guest about a second.
+REQUEST_LOOP = """
+import http.client, sys
+host, count, ports = sys.argv[1], int(sys.argv[2]), [int(port) for port in sys.argv[3].split(",")]
+for _round in range(count):
+    for port in ports:
+        conn = http.client.HTTPConnection(host, port, timeout=5)
+        try:
+            conn.request("GET", "/", headers={"Connection": "close"})
+            reply = conn.getresponse()
+            body = reply.read().decode().strip()
+            print(body if reply.status == 200 and body else "FAILED", flush=True)
+        except (OSError, http.client.HTTPException):
+            print("FAILED", flush=True)
+        finally:
+            conn.close()
+"""
+
+
+def answers(address: str, count: int, ports: tuple[int, ...] = (80,)) -> list[str]:
+    """`count` rounds of requests from the client, one at a time: each answer in order, a real server's
+    name or FAILED."""
+    command = shlex.join(["python3", "-", address, str(count), ",".join(map(str, ports))])
+    return lab("ssh", "client", command, stdin=REQUEST_LOOP).split()
+
+
+def requests(address: str, count: int, ports: tuple[int, ...] = (80,)) -> collections.Counter:
+    return collections.Counter(answers(address, count, ports))

@@ -14,13 +14,12 @@ import collections
 import json
 import os
 import re
-import shlex
 import subprocess
 import threading
 import time
 
 import pytest
-from labhelp import ROOT, assert_refused_unchanged, host_state, lab, recap
+from labhelp import ROOT, answers, assert_refused_unchanged, host_state, lab, recap, requests
 from vipwatch import RESULTS, Watch, report
 from vipwatch import holder as holder_of
 from vipwatch import wait_for_holders as wait_for_holder
@@ -45,38 +44,6 @@ DIP = "198.51.100.10"
 FLOATING = (VIP, DIP) if MODE == "nat" else (VIP,)
 REALSERVERS = ("rs1", "rs2")
 REQUESTS = 200
-
-# Runs on the client: `count` rounds of one request to each port, each on a new connection (so
-# IPVS schedules every one), five seconds at most each (a slow guest is not a failure); prints the
-# answer (a real server's name) or FAILED. One interpreter for all of them: a process start costs a
-# UML guest about a second.
-REQUEST_LOOP = """
-import http.client, sys
-host, count, ports = sys.argv[1], int(sys.argv[2]), [int(port) for port in sys.argv[3].split(",")]
-for _round in range(count):
-    for port in ports:
-        conn = http.client.HTTPConnection(host, port, timeout=5)
-        try:
-            conn.request("GET", "/", headers={"Connection": "close"})
-            reply = conn.getresponse()
-            body = reply.read().decode().strip()
-            print(body if reply.status == 200 and body else "FAILED", flush=True)
-        except (OSError, http.client.HTTPException):
-            print("FAILED", flush=True)
-        finally:
-            conn.close()
-"""
-
-
-def answers(address: str, count: int, ports: tuple[int, ...] = (80,)) -> list[str]:
-    """`count` rounds of requests from the client, one at a time: each answer in order, a real server's
-    name or FAILED."""
-    command = shlex.join(["python3", "-", address, str(count), ",".join(map(str, ports))])
-    return lab("ssh", "client", command, stdin=REQUEST_LOOP).split()
-
-
-def requests(address: str, count: int, ports: tuple[int, ...] = (80,)) -> collections.Counter:
-    return collections.Counter(answers(address, count, ports))
 
 
 def wait_until_served(address: str, timeout: float = 90) -> float:

@@ -15,7 +15,7 @@ import json
 import time
 
 import pytest
-from labhelp import assert_refused_unchanged, host_state, lab, recap, role_alone
+from labhelp import ROOT, assert_refused_unchanged, host_state, lab, recap, requests, role_alone
 from vipwatch import Watch, report, restarted
 from vipwatch import holder as holder_of
 from vipwatch import measure as measure_vip
@@ -36,16 +36,10 @@ def holder() -> set[str]:
     return holder_of(VIP)
 
 
-def spread(port: int, count: int, path: str = "/") -> collections.Counter:
-    """`count` requests one after another from the client through the VIP's `port`: the answers (the page's
-    text, FAILED for an error)."""
-    script = (f"for i in $(seq {count}); do code=$(curl -s -m 2 -o /tmp/page -w '%{{http_code}}' "
-              f"http://{VIP}:{port}{path}); echo \"$(tr -d '\\n' < /tmp/page) $code\"; done")
-    answers = collections.Counter()
-    for line in ssh("client", script).splitlines():
-        page, code = line.rsplit(" ", 1)
-        answers[page.strip() if code == "200" else "FAILED"] += 1
-    return answers
+def requests_through(port: int, count: int) -> collections.Counter:
+    """`count` requests one after another from the client through the VIP's `port` (the suite's request loop):
+    the answers, a real server's name or FAILED."""
+    return requests(VIP, count, (port,))
 
 
 def nginx_state(name: str) -> str:
@@ -81,7 +75,8 @@ def test_the_pair_converges_idempotent_and_check_mode_changes_nothing(pair):
 
 
 def test_requests_are_spread_as_each_upstream_says(pair):
-    weighted, by_client, fewest, stream = spread(80, 200), spread(81, 20), spread(82, 20), spread(9000, 20)
+    weighted, by_client = requests_through(80, 200), requests_through(81, 20)
+    fewest, stream = requests_through(82, 20), requests_through(9000, 20)
     print(f"\nthrough the VIP: weights 1:3 {dict(weighted)}; ip_hash {dict(by_client)}; least_conn {dict(fewest)}; "
           f"stream (TCP) {dict(stream)}")
     assert weighted == {"rs1": 50, "rs2": 150}, weighted
@@ -95,14 +90,14 @@ def test_a_stopped_real_server_is_routed_around(pair):
     then rs1 is left out for fail_timeout (10 s); started again, it is used again once that time is over."""
     ssh("rs1", "systemctl stop nginx")
     try:
-        down = spread(80, 40)
+        down = requests_through(80, 40)
     finally:
         ssh("rs1", "systemctl start nginx")
     print(f"\nrs1's nginx stopped: {dict(down)}")
     assert down == {"rs2": 40}, down
     deadline, again = 30, collections.Counter()
     for _attempt in range(deadline):
-        again = spread(80, 8)
+        again = requests_through(80, 8)
         if again.get("rs1"):
             break
     assert again.get("rs1"), f"rs1 not used again: {again}"
@@ -172,7 +167,7 @@ def test_a_configuration_nginx_refuses_changes_nothing_live(pair, playbook):
     assert 'unknown directive "no_such_directive"' in refused.stdout, refused.stdout[-3000:]
     assert "nginx -t refused the candidate configuration" in refused.stdout
     assert {name: nginx_state(name) for name in ("dir1", "dir2")} == before
-    assert spread(80, 4).keys() <= {"rs1", "rs2"}
+    assert requests_through(80, 4).keys() <= {"rs1", "rs2"}
 
 
 def test_a_reload_that_cannot_bind_is_a_failure(pair, playbook):
@@ -187,11 +182,10 @@ def test_a_reload_that_cannot_bind_is_a_failure(pair, playbook):
     assert "nginx still runs the configuration it had, and its files were put back" in failed.stdout
     # The files, the master and its workers as they were (the staged candidate aside, outside /etc/nginx).
     assert {name: nginx_state(name) for name in ("dir1", "dir2")} == before
-    assert spread(9000, 4).keys() <= {"rs1", "rs2"}
+    assert requests_through(9000, 4).keys() <= {"rs1", "rs2"}
 
 
 def test_dual_master_each_vip_on_its_own_proxy(pair, playbook):
-    from labhelp import ROOT
     playbook(PLAYBOOK, "--tags", "nginx_proxy,keepalived_ha", "--skip-tags", "install",
              "-e", f"@{ROOT}/inventories/lab/nginx/dual_master.yml")
     wait_for_vip_holders("192.0.2.81", {"dir2"})
