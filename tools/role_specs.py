@@ -3,7 +3,7 @@ the options of lvs_director_services and keepalived_ha_virtual_servers (from _ip
 takes them, with keepalived's options from _keepalived_lvs), of keepalived_ha_instances and
 keepalived_ha_scripts (from _keepalived, as vrrp_instance takes them and the role adds to them), and of
 nginx_proxy's upstreams and servers (from _nginx). A new field is declared once; this writes it into the
-role's specs.
+role's specs. The ntp_prereqs role's time settings (from _chrony) are written whole.
 
     .venv/bin/python tools/role_specs.py          # rewrite the files
     .venv/bin/python tools/role_specs.py --check  # exit 1 when a file differs (the unit tests run this)
@@ -37,6 +37,10 @@ def role_options(spec: dict, docs: dict) -> dict:
     return options
 
 
+class WholeEntry(dict):
+    """A variable's whole entry (description, type, default and options), not only its options."""
+
+
 def derived() -> dict[str, dict[str, dict]]:
     """{argument_specs.yml path: {variable: its options}}."""
     _collection()
@@ -45,6 +49,7 @@ def derived() -> dict[str, dict[str, dict]]:
         ROLE_INSTANCE_FIELDS,
         role_instance_spec,
     )
+    from ansible_collections.linux_cluster.lvs.plugins.module_utils._chrony import TIME_FIELDS
     from ansible_collections.linux_cluster.lvs.plugins.module_utils._fields import argument_spec
     from ansible_collections.linux_cluster.lvs.plugins.module_utils._fields import options_doc as field_docs
     from ansible_collections.linux_cluster.lvs.plugins.module_utils._keepalived import SCRIPT_FIELDS
@@ -70,6 +75,10 @@ def derived() -> dict[str, dict[str, dict]]:
         "roles/nginx_proxy/meta/argument_specs.yml": {
             f"nginx_proxy_{name}": items(PROXY[name].options)
             for name in ("upstreams", "servers", "stream_upstreams", "stream_servers")},
+        # The time settings whole (each variable's own entry), the sources' options included.
+        "roles/ntp_prereqs/meta/argument_specs.yml": {
+            f"ntp_prereqs_{name}": WholeEntry(entry)
+            for name, entry in role_options(argument_spec(TIME_FIELDS), field_docs(TIME_FIELDS)).items()},
     }
 
 
@@ -83,7 +92,10 @@ class _Dumper(yaml.SafeDumper):
 def rendered(path: str, options_by_variable: dict) -> str:
     data = yaml.safe_load((ROOT / path).read_text())
     for variable, options in options_by_variable.items():
-        data["argument_specs"]["main"]["options"][variable]["options"] = options
+        if isinstance(options, WholeEntry):
+            data["argument_specs"]["main"]["options"][variable] = dict(options)
+        else:
+            data["argument_specs"]["main"]["options"][variable]["options"] = options
     return "---\n" + yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=110, default_flow_style=False)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._chrony import TIME_INPUT
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     BAD_INPUT,
     absolute_path,
@@ -21,6 +22,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     problem_lines,
 )
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._iptables import (
+    accept_rule_list,
     fwmark_rule_list,
     masquerade_rule_list,
     vrrp_accept_rule_list,
@@ -41,7 +43,8 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._sysctl import A
 # Module name -> its input (argument spec, rules, checks): the same object the module runs; and the
 # services of an IPVS table as keepalived is to own it, or as a static table keeps them (the roles
 # write those, through keepalived_virtual_servers and ipvs_services); an nginx proxy's upstreams and
-# servers (nginx_proxy writes them through nginx_proxy_config).
+# servers (nginx_proxy writes them through nginx_proxy_config); a node's time settings (ntp_prereqs writes
+# them through chrony_config).
 MODULES = {
     "keepalived_virtual_servers": VIRTUAL_SERVERS_INPUT,
     "static_services": STATIC_SERVICES_INPUT,
@@ -52,6 +55,7 @@ MODULES = {
     "sysctl_file": FILE_INPUT,
     "sysctl_arp": ARP_INPUT,
     "nginx_proxy": PROXY_INPUT,
+    "ntp_prereqs": TIME_INPUT,
 }
 # Checks of one role variable: (value, the variable's name, options) -> raises InputError(s).
 CHECKS = {
@@ -65,6 +69,7 @@ CHECKS = {
     "fwmark_rules": fwmark_rule_list,
     "masquerade_rules": masquerade_rule_list,
     "vrrp_accept_rules": vrrp_accept_rule_list,
+    "accept_rules": accept_rule_list,
 }
 
 

@@ -10,6 +10,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import BAD_INPUT
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._iptables import (
+    accept_rule_list,
     fwmark_rule_list,
     masquerade_rule_list,
     vrrp_accept_rule_list,
@@ -31,7 +32,15 @@ masquerade_rules = _as_filter(masquerade_rule_list)
 vrrp_accept_rules = _as_filter(vrrp_accept_rule_list)
 
 
+def accept_rules(interfaces, traffic, name: str = "interfaces"):
+    """Interfaces and the cluster traffic to accept on them -> iptables rules (module_utils/_iptables.py)."""
+    try:
+        return accept_rule_list(interfaces, name, traffic)
+    except BAD_INPUT as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
 class FilterModule:
     def filters(self):
         return {"fwmark_rules": fwmark_rules, "masquerade_rules": masquerade_rules,
-                "vrrp_accept_rules": vrrp_accept_rules}
+                "vrrp_accept_rules": vrrp_accept_rules, "accept_rules": accept_rules}

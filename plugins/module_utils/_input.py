@@ -26,6 +26,9 @@ SECRET = "'********'"
 INTERFACE = re.compile(r"^[A-Za-z0-9_.@-]{1,15}$")
 # A name the collection writes into a daemon's configuration (a VRRP instance, a vrrp_script, an nginx upstream).
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# A DNS host name: dot-separated labels of letters, digits and inner hyphens.
+HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
+                  r"[A-Za-z0-9])?)*$")
 
 
 class InputError(ValueError):
@@ -186,6 +189,18 @@ def identifier(field: str, value: object, _params: object = None) -> str:
     if not isinstance(value, str) or not NAME.match(value):
         raise InputError(field, value, "use 1-64 letters, digits, '_', '.' or '-'")
     return value
+
+
+def host_or_address(field: str, value: object, _params: object = None) -> str:
+    """A server: an IP address (compressed) or a host name (usable as a field's check)."""
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        return ipaddress.ip_address(text).compressed
+    except ValueError:
+        pass
+    if not HOST.match(text) or text.replace(".", "").isdigit():
+        raise InputError(field, value, "an IP address or a host name is required")
+    return text
 
 
 def interface_name(field: str, value: object) -> str:

@@ -1,7 +1,8 @@
 # Copyright (c) linux_cluster.lvs contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """iptables rules as data (the rule lists linux_cluster.lvs.boot_unit holds): a director's firewall marks
-and masquerade, and VRRP adverts accepted on an interface. Each field checked; InputError(s) name them.
+and masquerade, and the cluster's own traffic (VRRP adverts, IPVS connection sync, heartbeat, NTP) accepted on
+an interface. Each field checked; InputError(s) name them.
 Pure functions."""
 
 from __future__ import annotations
@@ -77,10 +78,33 @@ def masquerade_rule_list(networks: list, name: str = "masquerade") -> list[dict]
     return rules
 
 
-def vrrp_accept_rule_list(interfaces: list, name: str = "interfaces") -> list[dict]:
-    """[INTERFACE, ...] -> filter INPUT rules, inserted first, that accept VRRP adverts on each interface."""
+# What a cluster's nodes send each other: (protocol, destination port or None, what it is).
+CLUSTER_TRAFFIC = {
+    "vrrp": (VRRP_PROTOCOL, None, "VRRP"),
+    "ipvs_sync": ("udp", 8848, "IPVS connection sync"),
+    "heartbeat": ("udp", 694, "heartbeat"),
+    "ntp": ("udp", 123, "NTP"),
+}
+
+
+def accept_rule_list(interfaces: list, name: str = "interfaces", traffic: list | tuple = ("vrrp",)) -> list[dict]:
+    """[INTERFACE, ...] -> filter INPUT rules, inserted first, that accept on each interface the cluster traffic
+    named in `traffic` (keys of CLUSTER_TRAFFIC)."""
     names = collect([lambda index=index, interface=interface: interface_name(f"{name}[{index}]", interface)
                      for index, interface in enumerate(interfaces or [])])
-    return [{"table": "filter", "chain": "INPUT", "insert": True, "rule": [
-        "-i", text, "-p", VRRP_PROTOCOL, "-m", "comment", "--comment", f"linux_cluster.lvs VRRP on {text}",
-        "-j", "ACCEPT"]} for text in names]
+    unknown = [kind for kind in traffic if kind not in CLUSTER_TRAFFIC]
+    if unknown:
+        raise InputError("traffic", unknown, f"one of {', '.join(CLUSTER_TRAFFIC)}")
+    rules = []
+    for text in names:
+        for kind in traffic:
+            protocol, port, what = CLUSTER_TRAFFIC[kind]
+            rules.append({"table": "filter", "chain": "INPUT", "insert": True, "rule": [
+                "-i", text, "-p", protocol, *(["--dport", str(port)] if port else []),
+                "-m", "comment", "--comment", f"linux_cluster.lvs {what} on {text}", "-j", "ACCEPT"]})
+    return rules
+
+
+def vrrp_accept_rule_list(interfaces: list, name: str = "interfaces") -> list[dict]:
+    """[INTERFACE, ...] -> filter INPUT rules, inserted first, that accept VRRP adverts on each interface."""
+    return accept_rule_list(interfaces, name, ("vrrp",))

@@ -14,7 +14,6 @@ for a server parameter `name=value`); a rule in `_rules` only if it depends on o
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any
 
@@ -23,13 +22,12 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
     InputError,
     ModuleInput,
     collect,
+    host_or_address,
     identifier,
     ip_address,
 )
 
 INDENT = "    "
-HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"
-                  r"[A-Za-z0-9])?)*$")
 SERVER_NAME = re.compile(r"^[^\s;{}'\"]{1,253}$")
 # A prefix location (optionally = or ^~), or a regular expression after ~ or ~*.
 LOCATION = re.compile(r"^((= |\^~ )?/[^\s;{}'\"]*|~\*? [^\s;{}'\"]+)$")
@@ -76,18 +74,6 @@ def block(head: str, lines: list[str]) -> list[str]:
 
 
 # --- field checks ----------------------------------------------------------------------------
-
-def _host(field: str, value, _params) -> str:
-    """An upstream server: an IP address or a host name nginx resolves when it loads the configuration."""
-    text = value.strip() if isinstance(value, str) else ""
-    try:
-        return ipaddress.ip_address(text).compressed
-    except ValueError:
-        pass
-    if not HOST.match(text) or text.replace(".", "").isdigit():
-        raise InputError(field, value, "an IP address or a host name is required")
-    return text
-
 
 def _listen_address(field: str, value, _params) -> str:
     """'' listens on every address; otherwise an IP address (a VIP the node may not hold)."""
@@ -148,7 +134,7 @@ def _timeout_field(name: str, keyword: str, doc: str) -> Field:
 
 def _server_fields(http: bool) -> tuple[Field, ...]:
     return (
-        Field("address", "str", ("The server's IP address or host name.",), required=True, check=_host),
+        Field("address", "str", ("The server's IP address or host name.",), required=True, check=host_or_address),
         Field("port", "int", ("Its port.",), default=80 if http else None,
               required=not http, bounds=(1, 65535)),
         Field("weight", "int", ("Its weight (nginx's default 1).",), bounds=(1, 1000), render=param),

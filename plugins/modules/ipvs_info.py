@@ -14,13 +14,8 @@ description:
   - Never changes anything and never loads the C(ip_vs) kernel module; without it the table is reported empty.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - linux_cluster.lvs.read_only
 attributes:
-  check_mode:
-    support: full
-    details: The module never changes anything, so it runs the same in check mode.
-  diff_mode:
-    support: N/A
-    details: The module never changes anything.
   platform:
     platforms: linux
 requirements:

@@ -78,6 +78,7 @@ def assert_converged(runs: tuple, hosts: tuple[str, ...], secret: str) -> None:
 # What a refused run must leave as it was on a guest: the configuration the roles write, the kernel
 # state they set (addresses, routes, IPVS, firewall rules, sysctls) and the services running.
 STATE_FILES = ("/etc/keepalived", "/etc/ha.d", "/etc/sysctl.d", "/etc/systemd/system", "/etc/nginx", "/etc/hosts",
+               "/etc/chrony",
                "/etc/default/ipvsadm", "/etc/ipvsadm.rules", "/etc/modules-load.d", "/usr/local/sbin")
 STATE_COMMANDS = (
     "ip -o addr show", "ip route show table main", "ipvsadm -Sn 2>/dev/null",

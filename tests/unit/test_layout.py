@@ -34,16 +34,31 @@ def built_files(tmp_path_factory) -> list[str]:
 
 
 @pytest.mark.parametrize("path", ["Makefile", "ansible.cfg", "requirements-dev.txt", "site.yml", "scripts",
-                                  "tools", "inventories", "extensions", "benchmarks", ".ci", "ruff.toml"])
+                                  "tools", "inventories/lab", "inventories/lab-topologies", "extensions",
+                                  "benchmarks", ".ci", "ruff.toml"])
 def test_the_built_collection_leaves_out_the_repository_machinery(built_files, path):
     assert not [name for name in built_files if name == path or name.startswith(path + "/")]
 
 
 @pytest.mark.parametrize("path", ["MANIFEST.json", "meta/runtime.yml", "plugins/modules/ipvs_rules.py",
                                   "plugins/doc_fragments/ipvs.py", "roles/lvs_director/meta/argument_specs.yml",
-                                  "roles/lvs_director/README.md", "playbooks/lvs_cluster.yml", "README.md"])
+                                  "roles/lvs_director/README.md", "playbooks/lvs_cluster.yml", "README.md",
+                                  "inventories/example/hosts.yml", "playbooks/prereqs.yml"])
 def test_the_built_collection_has_what_users_need(built_files, path):
     assert path in built_files, built_files
+
+
+def test_the_example_inventory_declares_what_site_yml_needs():
+    """inventories/example parses, and names every variable site.yml's plays need for its cluster."""
+    inventory = Path(sys.executable).parent / "ansible-inventory"
+    listing = subprocess.run([str(inventory), "-i", str(ROOT / "inventories/example"), "--list"], check=True,
+                             capture_output=True, text=True).stdout
+    hostvars = yaml.safe_load(listing)["_meta"]["hostvars"]
+    needed = {"lb1": ["lvs_mode", "lvs_director_services", "lvs_directors_vrrp", "lvs_director_table_owner",
+                      "ntp_prereqs_time_sources", "ntp_prereqs_interfaces"],
+              "web1": ["lvs_mode", "lvs_realserver_dr_vips", "lvs_directors_ha", "ntp_prereqs_time_sources"]}
+    for host, names in needed.items():
+        assert not [name for name in names if name not in hostvars[host]], (host, hostvars[host])
 
 
 @pytest.mark.parametrize("target", sorted(path.name for path in TARGETS.iterdir() if path.is_dir()))

@@ -177,6 +177,28 @@ PREFLIGHT = {
         "localhost: nginx_proxy_servers[0].locations[0].upstream='api': no such upstream in nginx_proxy_upstreams",
         "localhost: nginx_proxy_stream_servers[0].port=80: an HTTP server listens there",
     ]),
+    "ntp_prereqs": ("Every node's inputs, names and time sources hold", {
+        "ntp_prereqs_time_sources": [{"address": "ntp..example"}, {"address": "192.0.2.1", "minpoll": 30}],
+        "ntp_prereqs_allow": ["10.0.0.0/33"],
+        "ntp_prereqs_max_offset": 0,
+        "ntp_prereqs_interfaces": ["nosuch0", "eth0; reboot"],
+    }, [
+        "localhost: ntp_prereqs_time_sources[0].address='ntp..example': an IP address or a host name is required",
+        "localhost: ntp_prereqs_time_sources[1].minpoll=30: must be from -6 to 24",
+        "localhost: ntp_prereqs_allow[0]='10.0.0.0/33': not a network",
+        "localhost: ntp_prereqs_max_offset=0.0: must be from 0.001 to 10",
+        "localhost: ntp_prereqs_interfaces[1]='eth0; reboot': not an interface name",
+        "localhost: ntp_prereqs_node_name='localhost' is not the node's own name",
+        "localhost: ntp_prereqs_interfaces[0]='nosuch0': no such interface on localhost",
+    ]),
+    # Inputs that hold, the node named as it calls itself, a time source that does not answer (nothing
+    # listens on loopback's NTP port here).
+    "ntp_prereqs source": ("Every node's inputs, names and time sources hold", {
+        "ntp_prereqs_node_name": "{{ lookup('ansible.builtin.pipe', 'uname -n') }}",
+        "ntp_prereqs_time_sources": [{"address": "127.0.0.2"}],
+    }, [
+        "localhost: ntp_prereqs_time_sources: no time source answers from localhost (127.0.0.2: ",
+    ]),
     "boot_unit": ("Inputs", {"boot_unit_name": "lab-test", "boot_unit_addresses": ["192.0.2.1/33"],
                              "boot_unit_device": "lo"}, [
         "boot_unit_addresses[0]='192.0.2.1/33': not an IP address with or without /prefix (host names are not "
@@ -225,6 +247,18 @@ def test_nginx_proxy_refuses_mistyped_input_at_argument_validation(tmp_path, var
     assert result.returncode != 0
     assert all(name in result.stdout for name in names), result.stdout[-2000:]
     assert "TASK [linux_cluster.lvs.nginx_proxy : " not in result.stdout.split("Validating arguments")[1]
+
+
+@pytest.mark.parametrize("variables, names", [
+    ({"ntp_prereqs_local_stratum": "high"}, ["ntp_prereqs_local_stratum"]),
+    ({"ntp_prereqs_time_sources": [{"address": "192.0.2.1", "iburst": "often"}]}, ["iburst"]),
+    ({"ntp_prereqs_firewall_accept": ["ssh"]}, ["ntp_prereqs_firewall_accept", "ssh"]),
+])
+def test_ntp_prereqs_refuses_mistyped_input_at_argument_validation(tmp_path, variables, names):
+    result = play(tmp_path, "ntp_prereqs", variables)
+    assert result.returncode != 0
+    assert all(name in result.stdout for name in names), result.stdout[-2000:]
+    assert "TASK [linux_cluster.lvs.ntp_prereqs : " not in result.stdout.split("Validating arguments")[1]
 
 
 def test_demo_web_refuses_a_port_that_is_no_number(tmp_path):

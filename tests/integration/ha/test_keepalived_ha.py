@@ -250,8 +250,8 @@ def test_vrrp_through_a_host_firewall(pair, playbook):
 
 
 def topology(playbook, name: str) -> None:
-    """The pair rebuilt as one of inventories/lab/keepalived/NAME.yml; instances no longer declared go."""
-    playbook(PLAYBOOK, *CHANGE, "-e", f"@{ROOT}/inventories/lab/keepalived/{name}.yml")
+    """The pair rebuilt as one of inventories/lab-topologies/keepalived/NAME.yml; instances no longer declared go."""
+    playbook(PLAYBOOK, *CHANGE, "-e", f"@{ROOT}/inventories/lab-topologies/keepalived/{name}.yml")
 
 
 def test_dual_master_each_vip_on_its_own_director(pair, playbook):
@@ -364,7 +364,7 @@ def test_tuned_timers_and_preempt_delay(pair, playbook):
 
 
 def test_operators_own_check_notify_and_initial_state(pair, playbook):
-    """Seed 002 through the role (inventories/lab/keepalived/operator.yml): the operator's login-page check
+    """Seed 002 through the role (inventories/lab-topologies/keepalived/operator.yml): the operator's login-page check
     failing on the master moves the VIP; their notify commands run on each transition beside the role's
     journal; the second instance tracks nothing and starts MASTER on dir2."""
     notify = "#!/bin/sh\necho \"$1\" >> /run/lab-notify.log\n"

@@ -110,6 +110,7 @@ def test_problem_lines_name_the_users_variables():
 def test_the_preflight_runs_each_modules_own_validation():
     """The filter's registry holds the very objects the modules build AnsibleModule from."""
     from ansible_collections.linux_cluster.lvs.plugins.module_utils import (
+        _chrony,
         _ipvs_model,
         _keepalived,
         _keepalived_lvs,
@@ -120,7 +121,8 @@ def test_the_preflight_runs_each_modules_own_validation():
                        "ipvs_realserver": _ipvs_model.REALSERVER_INPUT, "vrrp_instance": _keepalived.VRRP_INPUT,
                        "sysctl_file": _sysctl.FILE_INPUT, "sysctl_arp": _sysctl.ARP_INPUT,
                        "keepalived_virtual_servers": _keepalived_lvs.VIRTUAL_SERVERS_INPUT,
-                       "static_services": _keepalived_lvs.STATIC_SERVICES_INPUT, "nginx_proxy": _nginx.PROXY_INPUT}
+                       "static_services": _keepalived_lvs.STATIC_SERVICES_INPUT, "nginx_proxy": _nginx.PROXY_INPUT,
+                       "ntp_prereqs": _chrony.TIME_INPUT}
     assert input_problems({"services": [{"address": "192.0.2.50", "port": 80, "scheduler": "wrrr"}]},
                           "ipvs_rules") == [
         "value of scheduler must be one of: rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, got: wrrr "

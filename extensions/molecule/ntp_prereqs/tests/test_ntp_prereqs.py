@@ -1,0 +1,57 @@
+"""After converge: the client keeps cluster time and serves it, dir1 is synchronised to it; both resolve both
+names to their addresses first; multicast is on and the cluster's traffic accepted on vec0, from a unit that
+runs at boot; chrony runs at boot."""
+
+from __future__ import annotations
+
+NODES = {"client": "192.0.2.100", "dir1": "192.0.2.11"}
+
+
+def tracking(host) -> list[str]:
+    return host.check_output("chronyc -c tracking").split(",")
+
+
+def test_chrony_synchronised_to_the_cluster_time(host):
+    fields = tracking(host)
+    name = host.backend.get_hostname()
+    assert fields[13] == "Normal", fields
+    if name == "client":
+        # Its own clock (chrony's local reference), at the stratum given (local stratum 8 orphan).
+        assert (fields[0], fields[2]) == ("7F7F0101", "8"), fields
+    else:
+        assert (fields[1], fields[2]) == ("192.0.2.100", "9"), fields
+        assert abs(float(fields[4])) < 0.1 and abs(float(fields[5])) < 0.1, fields
+
+
+def test_only_the_declared_sources(host):
+    assert "2.debian.pool.ntp.org" not in host.file("/etc/chrony/chrony.conf").content_string
+    sources = host.file("/etc/chrony/sources.d/linux-cluster.sources").content_string
+    assert ("server 192.0.2.100 iburst minpoll 0 maxpoll 2" in sources) == (host.backend.get_hostname() == "dir1")
+
+
+def test_the_client_serves_its_time_to_the_front_network(host):
+    conf = host.file("/etc/chrony/conf.d/linux-cluster.conf").content_string
+    if host.backend.get_hostname() == "client":
+        assert "local stratum 8 orphan" in conf and "allow 192.0.2.0/24" in conf
+    else:
+        assert "allow" not in conf
+
+
+def test_every_name_resolves_to_its_address_first(host):
+    hosts = host.file("/etc/hosts").content_string.splitlines()
+    assert hosts[0] == "# BEGIN linux_cluster.lvs cluster nodes"
+    for name, address in NODES.items():
+        assert host.check_output(f"getent hosts {name}").split()[0] == address
+
+
+def test_multicast_and_cluster_traffic_on_vec0_from_a_boot_unit(host):
+    assert host.service("cluster-prereqs").is_enabled
+    assert "MULTICAST" in host.check_output("ip -o link show dev vec0")
+    rules = host.check_output("iptables-legacy -S INPUT")
+    for match in ("-p 112", "--dport 8848", "--dport 694", "--dport 123"):
+        assert "-A INPUT -i vec0 -p" in rules and match in rules, rules
+
+
+def test_chrony_runs_at_boot(host):
+    assert host.package("chrony").is_installed
+    assert host.service("chrony").is_enabled and host.service("chrony").is_running
