@@ -54,6 +54,18 @@ def cluster_hosts(hosts, hostvars) -> list[dict]:
     return entries
 
 
+def unresolved_hosts(entries, getent) -> list[str]:
+    """The entries ([{name, address}]) whose name does not resolve first to its address in `getent hosts NAME...`'s
+    output (a name with several addresses, as Debian's `multi on` lists them, counts by its first)."""
+    first: dict[str, str] = {}
+    for line in str(getent or "").splitlines():
+        fields = line.split()
+        for name in fields[1:]:
+            first.setdefault(name, fields[0])
+    return [f"{entry['name']} resolves to {first.get(entry['name'], 'nothing')}, not {entry['address']}"
+            for entry in plain(entries) or [] if first.get(entry["name"]) != entry["address"]]
+
+
 def _source_problems(host: str, node: dict) -> list[str]:
     """The node's time sources outside the cluster (those in it are set up by the same run), when none answers."""
     asked = (node.get("probe") or {}).get("sources", [])
@@ -105,6 +117,6 @@ def clock_report(node) -> str:
 
 class FilterModule:
     def filters(self):
-        return {"chrony_config": chrony_config, "cluster_hosts": cluster_hosts,
+        return {"chrony_config": chrony_config, "cluster_hosts": cluster_hosts, "unresolved_hosts": unresolved_hosts,
                 "ntp_prereqs_problems": ntp_prereqs_problems, "clock_problems": clock_problems,
                 "clock_report": clock_report}

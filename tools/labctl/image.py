@@ -129,12 +129,17 @@ def image_directory(state: Path, backend: str) -> Path:
 
 # Raise when _customize changes what it writes, so cached images are built again.
 CUSTOMIZE_REVISION = "2"
+# The root file system keeps a journal: `tools/lab restart` kills a guest like a power cut, and without one a
+# cut while metadata was being written left "ext4_check_descriptors: ... group descriptors corrupted" and a
+# guest that could not mount its root (the ha stage's power cycle of dir1, under the load of the other chain).
+MKFS = ("mkfs.ext4", "-q", "-L", "labroot")
 
 
 def image_inputs(pubkey: str, backend: str = "uml") -> str:
     kernel = host.uml_kernel_version() if backend == "uml" else INITRAMFS_HOOK
     parts = [CUSTOMIZE_REVISION, SUITE, IMAGE_SIZE, " ".join(packages(backend)), LAB_NET_SCRIPT, LAB_NET_UNIT,
-             " ".join(MASKED_UNITS), " ".join(MASKED_GENERATORS), kernel, pubkey, repo.sources_line(), FSTAB]
+             " ".join(MASKED_UNITS), " ".join(MASKED_GENERATORS), kernel, pubkey, repo.sources_line(), FSTAB,
+             " ".join(MKFS)]
     return hashlib.sha256("\n--\n".join(parts).encode()).hexdigest()
 
 
@@ -219,12 +224,20 @@ def build(state: Path, pubkey: str, force: bool = False, backend: str = "uml") -
             "--setup-hook=cat > \"$1/etc/initramfs-tools/hooks/lab\" <<'EOF'\n" + INITRAMFS_HOOK + "EOF",
             "--setup-hook=chmod 755 \"$1/etc/initramfs-tools/hooks/lab\"",
         ]
-    host.run([
+    argv = [
         "mmdebstrap", "--variant=apt", "--quiet", *hooks,
         "--include=" + ",".join(packages(backend)),
         *DPKG_EXCLUDES,
         SUITE, str(root),
-    ])
+    ]
+    # The Debian mirror is the one thing here outside this machine: an `apt-get update` it fails once (seen as
+    # mmdebstrap's exit 25) is tried again before the build gives up.
+    for attempt in (1, 2):
+        if host.run(argv, check=attempt == 2).returncode == 0:
+            break
+        print("lab: mmdebstrap failed; trying once more in 10 s", flush=True)
+        shutil.rmtree(root, ignore_errors=True)
+        time.sleep(10)
     _customize(root, pubkey, backend)
     if backend == "qemu":
         shutil.copyfile(sorted((root / "boot").glob("vmlinuz-*"))[-1], image_dir / "vmlinuz")
@@ -232,7 +245,7 @@ def build(state: Path, pubkey: str, force: bool = False, backend: str = "uml") -
     tmp = image.with_suffix(".tmp")
     if tmp.exists():
         tmp.unlink()
-    host.run(["mkfs.ext4", "-q", "-O", "^has_journal", "-L", "labroot", "-d", str(root), str(tmp), IMAGE_SIZE])
+    host.run([*MKFS, "-d", str(root), str(tmp), IMAGE_SIZE])
     os.replace(tmp, image)
     shutil.copyfile(root / "var/lib/dpkg/status", image_dir / "dpkg-status")
     stamp.write_text(digest + "\n")

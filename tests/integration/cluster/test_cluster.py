@@ -237,7 +237,12 @@ def test_every_node_keeps_the_labs_time_and_resolves_every_name(cluster):
         fields = lines[0].split(",")
         # The client serves its own clock (chrony's local reference), the others the client's.
         clocks[node] = (fields[1] or fields[0], float(fields[4]), float(fields[5]), fields[13])
-        assert {line.split()[1]: line.split()[0] for line in lines[1:]} == LAB_NODES, (node, lines)
+        # A name's first address (Debian's host.conf lists every address of a name: the distribution's own
+        # 127.0.1.1 line for the node's name comes after the role's block).
+        first = {}
+        for line in lines[1:]:
+            first.setdefault(line.split()[1], line.split()[0])
+        assert first == LAB_NODES, (node, lines)
     print("\nclocks (chrony's source, its remaining correction, its last measured offset): " + "; ".join(
         f"{node} {source} {correction:+.6f} s {offset:+.6f} s" for node, (source, correction, offset, _leap)
         in clocks.items()))
@@ -360,8 +365,10 @@ def test_reboot_keeps_the_cluster_without_ansible(cluster):
     assert set(counts) == {"rs1", "rs2"}
 
 
-# site.yml with the directors as a keepalived pair, the directors' plays alone (the real servers do not change).
-PAIR = ("-e", "lvs_directors_ha=true", "--limit", "directors")
+# site.yml with the directors as a keepalived pair, the directors' plays alone (the real servers do not change),
+# every input checked as always but the prerequisites not set up again: the cluster fixture's runs did, and these
+# cases are about the table and the VIPs (about 20 s less per run).
+PAIR = ("-e", "lvs_directors_ha=true", "--limit", "directors", "--skip-tags", "ntp_prereqs")
 
 
 @pytest.fixture(scope="module")

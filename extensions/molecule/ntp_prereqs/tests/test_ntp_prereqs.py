@@ -48,8 +48,9 @@ def test_multicast_and_cluster_traffic_on_vec0_from_a_boot_unit(host):
     assert host.service("cluster-prereqs").is_enabled
     assert "MULTICAST" in host.check_output("ip -o link show dev vec0")
     rules = host.check_output("iptables-legacy -S INPUT")
-    for match in ("-p 112", "--dport 8848", "--dport 694", "--dport 123"):
-        assert "-A INPUT -i vec0 -p" in rules and match in rules, rules
+    # IP protocol 112 is listed by its name from /etc/protocols.
+    for match in ("-p vrrp", "-p udp -m udp --dport 8848", "-p udp -m udp --dport 694", "-p udp -m udp --dport 123"):
+        assert f"-A INPUT -i vec0 {match} -m comment" in rules, rules
 
 
 def test_chrony_runs_at_boot(host):

@@ -12,6 +12,7 @@ from ansible_collections.linux_cluster.lvs.plugins.filter.ntp_prereqs import (
     clock_problems,
     cluster_hosts,
     ntp_prereqs_problems,
+    unresolved_hosts,
 )
 
 LINKS = [{"ifname": "lo"}, {"ifname": "eth0"}]
@@ -90,3 +91,12 @@ def test_cluster_traffic_accepted_on_each_interface():
         accept_rules(["eth0"], ["ssh"])
     with pytest.raises(AnsibleFilterError, match=r"ntp_prereqs_interfaces\[0\]"):
         accept_rules(["eth0; reboot"], ["ntp"], "ntp_prereqs_interfaces")
+
+
+def test_names_count_by_their_first_address():
+    entries = [{"name": "dir1", "address": "192.0.2.11"}, {"name": "dir2", "address": "192.0.2.12"},
+               {"name": "rs1", "address": "192.0.2.21"}]
+    getent = "192.0.2.11      dir1\n127.0.1.1       dir1\n10.0.0.12       dir2 dir2.example\n"
+    assert unresolved_hosts(entries, getent) == ["dir2 resolves to 10.0.0.12, not 192.0.2.12",
+                                                 "rs1 resolves to nothing, not 192.0.2.21"]
+    assert unresolved_hosts(entries[:1], getent) == []
