@@ -8,13 +8,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
-    BAD_INPUT,
-    InputErrors,
-    errors_of,
-    plain,
-    problem_lines,
-)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import plain, problem_lines
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._nginx import (
     PROXY_INPUT,
     listen_addresses,
@@ -26,14 +20,9 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._nginx import (
 def nginx_proxy_config(proxy) -> dict:
     """{upstreams, servers, stream_upstreams, stream_servers} -> {'http': text, 'stream': text (empty without
     stream servers), 'addresses': the specific addresses listened on}."""
-    params, messages = PROXY_INPUT.validate(plain(proxy) or {})
-    try:
-        if messages:
-            raise InputErrors([])
-        model = PROXY_INPUT.check(params)
-    except BAD_INPUT as exc:
-        problems = problem_lines(messages or errors_of(exc))
-        raise AnsibleFilterError("nginx_proxy_config: " + "; ".join(problems)) from None
+    model, problems = PROXY_INPUT.built(plain(proxy) or {})
+    if problems:
+        raise AnsibleFilterError("nginx_proxy_config: " + "; ".join(problem_lines(problems)))
     return {"http": render_http(model), "stream": render_stream(model), "addresses": listen_addresses(model)}
 
 

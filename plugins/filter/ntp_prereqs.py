@@ -16,29 +16,15 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._chrony import (
     render_sources,
     servers,
 )
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import (
-    BAD_INPUT,
-    InputErrors,
-    errors_of,
-    plain,
-    problem_lines,
-)
-
-
-def _time(time: dict) -> dict:
-    params, messages = TIME_INPUT.validate(plain(time) or {})
-    try:
-        if messages:
-            raise InputErrors([])
-        return TIME_INPUT.check(params)
-    except BAD_INPUT as exc:
-        raise AnsibleFilterError("chrony_config: " + "; ".join(problem_lines(messages or errors_of(exc)))) from None
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._input import plain, problem_lines
 
 
 def chrony_config(time) -> dict:
     """{time_sources, local_stratum, allow, max_offset, sync_timeout} -> {'sources': the sources.d file,
     'conf': the conf.d file, 'servers': the addresses asked for the time, 'max_offset', 'sync_timeout'}."""
-    model = _time(time)
+    model, problems = TIME_INPUT.built(plain(time) or {})
+    if problems:
+        raise AnsibleFilterError("chrony_config: " + "; ".join(problem_lines(problems)))
     return {"sources": render_sources(model), "conf": render_conf(model), "servers": servers(model),
             "max_offset": model["max_offset"], "sync_timeout": model["sync_timeout"]}
 

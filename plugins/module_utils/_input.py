@@ -265,17 +265,20 @@ class ModuleInput:
             messages.append(message)
         return result.validated_parameters, messages
 
-    def problems(self, args: dict) -> list[InputError | str]:
-        """Every problem the module would find in `args`, without running it: its argument validation
-        first, then its own checks."""
+    def built(self, args: dict) -> tuple[Any, list[InputError | str]]:
+        """What `check` makes of `args` after the argument validation, and every problem the module would find
+        (its argument validation first, then its own checks; with problems the model is None)."""
         params, messages = self.validate(args)
         if messages:
-            return messages
+            return None, messages
         try:
-            self.check(params)
+            return self.check(params), []
         except BAD_INPUT as exc:
-            return errors_of(exc)
-        return []
+            return None, errors_of(exc)
+
+    def problems(self, args: dict) -> list[InputError | str]:
+        """Every problem the module would find in `args`, without running it."""
+        return self.built(args)[1]
 
     def checked(self, module) -> Any:
         """In a module: `check` of its parameters, or fail_json naming every bad field."""
