@@ -145,6 +145,9 @@ def _node_problems(config: dict, probes: dict) -> list:
         problems.append(InputError("heartbeat_ha_preferred_node", config.get("preferred_node"),
                                    f"is not one of heartbeat_ha_nodes {nodes!r}"))
     interfaces = config.get("interfaces") or {}
+    # What the playbook sets up before the role runs (site.yml: the prerequisites' names, demo_web's nginx).
+    provided = config.get("provided") or {}
+    names, services = set(provided.get("names") or []), set(provided.get("services") or [])
     for node in nodes:
         probe = probes.get(node)
         if not probe:
@@ -154,7 +157,7 @@ def _node_problems(config: dict, probes: dict) -> list:
             problems.append(InputError("heartbeat_ha_nodes", node, f"calls itself {probe['uname']!r} (uname -n); "
                                        "heartbeat knows a node by that name only"))
         problems += [InputError("heartbeat_ha_nodes", other, f"does not resolve on {node} (add it to /etc/hosts)")
-                     for other in nodes if not probe["resolves"].get(other)]
+                     for other in nodes if not probe["resolves"].get(other) and other not in names]
         interface = interfaces.get(node) or ""
         if not interface:
             problems.append(InputError("heartbeat_ha_interface", why=f"none given and no interface of {node} has an "
@@ -168,15 +171,17 @@ def _node_problems(config: dict, probes: dict) -> list:
                                            f"does not exist on {node}"))
         problems += [InputError("heartbeat_ha_services", service, f"is not a systemd service on {node} "
                                 f"({service}.service); install it first")
-                     for service in config.get("services") or [] if not probe["services"].get(service)]
+                     for service in config.get("services") or []
+                     if not probe["services"].get(service) and service not in services]
     return problems
 
 
 def heartbeat_problems(config: dict, probes: dict) -> list[str]:
     """The cluster's settings (nodes, preferred_node, media, interfaces {node: interface}, udpport,
     mcast_group, keepalive, warntime, deadtime, initdead, authkeys, auth_index, vips, services,
-    ping_nodes) and {node: heartbeat_probe(...)} -> one sentence per problem, naming the variable and
-    its value (never an authkeys key)."""
+    ping_nodes; provided: {names, services} the playbook sets up before the role) and
+    {node: heartbeat_probe(...)} -> one sentence per problem, naming the variable and its value (never an
+    authkeys key)."""
     config, probes = plain(config), plain(probes)
     if not isinstance(config, dict) or not isinstance(probes, dict):
         raise AnsibleFilterError("heartbeat_problems expects the settings and the probes as dictionaries")

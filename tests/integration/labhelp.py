@@ -53,16 +53,28 @@ def recap(output: str) -> dict:
     return {host: int(changed) for host, changed in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
 
 
-def converge(playbook, path: str, note: str = "") -> tuple:
-    """`path` run twice and then with --check --diff; prints the two runs' times. The three results."""
+def converge(playbook, path: str, note: str = "", first_path: str = "") -> tuple:
+    """`path` run twice (the first run `first_path` when given: site.yml, building the topology with the
+    prerequisites) and then with --check --diff; prints the two runs' times. The three results."""
     start = time.monotonic()
-    first = playbook(path)
+    first = playbook(first_path or path)
     middle = time.monotonic()
     second = playbook(path)
     took = (middle - start, time.monotonic() - middle)
-    print(f"\n{path}: first run {took[0]:.0f} s{note}, re-run {took[1]:.0f} s "
+    print(f"\n{first_path or path}: first run {took[0]:.0f} s{note}; {path}: re-run {took[1]:.0f} s "
           f"({100 * took[1] / took[0]:.0f} % of the first)")
     return first, second, playbook(path, "--check", "--diff")
+
+
+def switched(playbook, topology: str, *args: str):
+    """playbook(path, *args) against the lab with its directors switched to `topology` (site.yml's switch,
+    inventories/lab-topologies/TOPOLOGY.yml) and `args` (a --limit to the lab's guests) on every run."""
+    switch = str(ROOT / f"inventories/lab-topologies/{topology}.yml")
+
+    def run(path: str, *more: str, **options):
+        return playbook(path, "-i", switch, *args, *more, **options)
+
+    return run
 
 
 def assert_converged(runs: tuple, hosts: tuple[str, ...], secret: str) -> None:

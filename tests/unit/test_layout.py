@@ -61,6 +61,33 @@ def test_the_example_inventory_declares_what_site_yml_needs():
         assert not [name for name in names if name not in hostvars[host]], (host, hostvars[host])
 
 
+def site_groups() -> set[str]:
+    """The inventory groups site.yml's plays (and the playbooks it imports) run on, but for the groups the plays
+    make themselves (group_by)."""
+    groups, playbooks = set(), [ROOT / "site.yml"]
+    while playbooks:
+        for play in yaml.safe_load(playbooks.pop().read_text()):
+            imported = play.get("ansible.builtin.import_playbook") or play.get("import_playbook")
+            if imported:
+                # site.yml names playbooks/X.yml from the top; the playbooks' own imports are beside them.
+                playbooks.append(ROOT / (imported if imported.startswith("playbooks/") else f"playbooks/{imported}"))
+                continue
+            groups |= {pattern.lstrip("&!") for pattern in play["hosts"].split(":")}
+    return {group for group in groups if group != "all" and not group.startswith("lvs_cluster_handback_")}
+
+
+@pytest.mark.parametrize("inventory", ["inventories/example", "inventories/lab"])
+def test_every_group_site_yml_runs_on_is_declared(inventory):
+    """Every topology's group is declared (empty where the inventory builds no such topology), so that site.yml
+    warns of no missing group; the lab's switches add hosts to them."""
+    listing = subprocess.run([str(Path(sys.executable).parent / "ansible-inventory"), "-i", str(ROOT / inventory),
+                              "--list"], check=True, capture_output=True, text=True).stdout
+    declared = set(yaml.safe_load(listing)["all"]["children"])
+    groups = site_groups()
+    assert {"directors", "realservers", "keepalived_pair", "nginx_pair", "nginx_backends", "heartbeat_pair"} <= groups
+    assert groups <= declared, groups - declared
+
+
 @pytest.mark.parametrize("target", sorted(path.name for path in TARGETS.iterdir() if path.is_dir()))
 def test_every_integration_target_is_found_and_asserts(target):
     """tests/integration/test_targets.py runs every target with an aliases file; each decides with its asserts."""

@@ -30,6 +30,10 @@ GUESTS = {
     "client": (100, ("front",), ("clients",)),
 }
 
+# The groups of site.yml's other topologies, empty here: a switch in inventories/lab-topologies puts the
+# directors (and for the nginx pair the real servers) in one of them.
+TOPOLOGY_GROUPS = ("keepalived_pair", "nginx_pair", "nginx_backends", "heartbeat_pair")
+
 # The namespace itself takes host number 1 on every bridge (the controller).
 CONTROLLER_HOST = 1
 
@@ -113,4 +117,5 @@ def inventory_text(key_path_expr: str) -> str:
                 for net, (ipv4, ipv6) in nets.items():
                     lines.append(f"          lab_{net}_ipv4: {ipv4.split('/')[0]}")
                     lines.append(f"          lab_{net}_ipv6: \"{ipv6.split('/')[0]}\"")
+    lines += [f"    {group}:" for group in TOPOLOGY_GROUPS]
     return "\n".join(lines) + "\n"

@@ -4,8 +4,9 @@ with real requests from the client guest.
 scripts/run-tests (stage `cluster`) runs this file once per mode, dr then tun then nat, on one lab:
 dir1 holds the VIPs, rs1 and rs2 answer with their names, the client sends the requests. Each mode
 first takes away what another mode's real-server role left on the real servers, through that role's
-own `absent` state (checked), then builds its cluster. DR runs the README's `site.yml`; NAT and TUN
-run playbooks/lvs_nat.yml and lvs_tun.yml.
+own `absent` state (checked), then builds its cluster. DR runs `site.yml`, NAT and TUN playbooks/lvs_nat.yml and
+lvs_tun.yml, each with the lab's switch to a static table (conftest.py), from which the director pair's cases
+start.
 """
 
 from __future__ import annotations
@@ -211,75 +212,6 @@ def test_bad_director_input_changes_no_host(cluster, playbook):
     refused_without_change(playbook, *BAD_DIRECTOR)
 
 
-# The prerequisites site.yml sets up first (roles/ntp_prereqs, inventories/lab/group_vars/all.yml and
-# clients.yml): the client keeps the lab's time at stratum 8, every other guest synchronises to it.
-LAB_NODES = {"dir1": "192.0.2.11", "dir2": "192.0.2.12", "rs1": "192.0.2.21", "rs2": "192.0.2.22",
-             "client": "192.0.2.100"}
-TIME_SOURCE = "192.0.2.100"
-BAD_PREREQS = [
-    ({"ntp_prereqs_node_name": "node-x", "ntp_prereqs_interfaces": ["vec9"]},
-     ["dir1: ntp_prereqs_node_name='node-x' is not the node's own name 'dir1' (uname -n)",
-      "dir2: ntp_prereqs_node_name='node-x': dir1 has that name too",
-      "rs2: ntp_prereqs_interfaces[0]='vec9': no such interface on rs2"]),
-    # Nothing answers NTP there (the lab's front network has no such host).
-    ({"ntp_prereqs_time_sources": [{"address": "192.0.2.99"}]},
-     ["rs1: ntp_prereqs_time_sources: no time source answers from rs1 (192.0.2.99: no answer within 1 s)"]),
-]
-
-
-@pytest.mark.skipif(MODE != "dr", reason="site.yml (DR) sets the prerequisites up")
-def test_every_node_keeps_the_labs_time_and_resolves_every_name(cluster):
-    """chrony synchronised on every guest (the client to its own clock, the others to the client), and every
-    guest's name resolving to its address on every guest."""
-    clocks = {}
-    for node in LAB_NODES:
-        lines = lab("ssh", node, f"chronyc -c tracking; getent hosts {' '.join(LAB_NODES)}").splitlines()
-        fields = lines[0].split(",")
-        # The client serves its own clock (chrony's local reference), the others the client's.
-        clocks[node] = (fields[1] or fields[0], float(fields[4]), float(fields[5]), fields[13])
-        # A name's first address (Debian's host.conf lists every address of a name: the distribution's own
-        # 127.0.1.1 line for the node's name comes after the role's block).
-        first = {}
-        for line in lines[1:]:
-            first.setdefault(line.split()[1], line.split()[0])
-        assert first == LAB_NODES, (node, lines)
-    print("\nclocks (chrony's source, its remaining correction, its last measured offset): " + "; ".join(
-        f"{node} {source} {correction:+.6f} s {offset:+.6f} s" for node, (source, correction, offset, _leap)
-        in clocks.items()))
-    for node, clock in clocks.items():
-        source, correction, offset, leap = clock
-        assert leap == "Normal", (node, clock)
-        assert source == ("7F7F0101" if node == "client" else TIME_SOURCE), (node, clock)
-        assert abs(correction) < 0.1 and abs(offset) < 0.1, (node, clock)
-
-
-@pytest.mark.skipif(MODE != "dr", reason="site.yml (DR) sets the prerequisites up")
-def test_a_clock_stepped_beyond_the_threshold_is_caught(cluster, playbook):
-    """rs1's clock put 5 s ahead behind chrony's back: the prerequisites fail naming rs1 and its offset (a short
-    wait here: chrony slews it back at about 80 ms/s, and the default wait would let it); stepped back by chrony,
-    they pass."""
-    lab("ssh", "rs1", "date -s '+5 seconds' >/dev/null")
-    try:
-        started = time.monotonic()
-        caught = playbook("playbooks/prereqs.yml", "--limit", "rs1", "-e", "ntp_prereqs_sync_timeout=5", ok=False)
-        caught_s = time.monotonic() - started
-    finally:
-        lab("ssh", "rs1", "chronyc waitsync 10 0 0 1 >/dev/null; chronyc makestep >/dev/null")
-    found = re.search(r"rs1: clock off by ([-+][0-9.]+) s from its time sources", caught.stdout)
-    assert caught.returncode != 0 and found, caught.stdout[-3000:]
-    started = time.monotonic()
-    playbook("playbooks/prereqs.yml", "--limit", "rs1")
-    print(f"\nrs1's clock stepped 5 s ahead: caught after {caught_s:.0f} s, offset {found.group(1)} s; stepped back "
-          f"by chrony, the prerequisites passed again in {time.monotonic() - started:.0f} s")
-    assert -5.1 < float(found.group(1)) < -1, found.group(0)
-
-
-@pytest.mark.skipif(MODE != "dr", reason="site.yml (DR) checks the prerequisites' input")
-@pytest.mark.parametrize("variables, problems", BAD_PREREQS)
-def test_bad_prerequisites_change_no_host(cluster, playbook, variables, problems):
-    refused_without_change(playbook, variables, problems)
-
-
 def test_wrr_one_to_three_and_where_replies_go(cluster):
     before = director_stats(f"{VIP}:80")
     counts = requests(VIP, REQUESTS)
@@ -366,9 +298,8 @@ def test_reboot_keeps_the_cluster_without_ansible(cluster):
 
 
 # site.yml with the directors as a keepalived pair, the directors' plays alone (the real servers do not change),
-# every input checked as always but the prerequisites not set up again: the cluster fixture's runs did, and these
-# cases are about the table and the VIPs (about 20 s less per run).
-PAIR = ("-e", "lvs_directors_ha=true", "--limit", "directors", "--skip-tags", "ntp_prereqs")
+# every input checked as always.
+PAIR = ("-e", "lvs_directors_ha=true", "--limit", "directors")
 
 
 @pytest.fixture(scope="module")

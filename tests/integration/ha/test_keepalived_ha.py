@@ -1,4 +1,5 @@
-"""keepalived VRRP between the lab's two directors (playbooks/keepalived_ha.yml), proven with traffic.
+"""keepalived VRRP between the lab's two directors (site.yml's keepalived_pair topology, then
+playbooks/keepalived_ha.yml), proven with traffic.
 
 scripts/run-tests (stage `ha`) runs this on a lab of dir1, dir2 and the client. dir1 (priority 150)
 holds the VIP 192.0.2.80, nginx on both directors answers with the host's name. For each failure the
@@ -64,7 +65,7 @@ def link_cut(case: str) -> dict:
 
 @pytest.fixture(scope="module")
 def pair(playbook):
-    return converge(playbook, PLAYBOOK)
+    return converge(playbook, PLAYBOOK, first_path="site.yml")
 
 
 def test_the_pair_converges_idempotent_and_check_mode_changes_nothing(pair):

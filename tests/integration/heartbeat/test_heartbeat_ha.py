@@ -1,4 +1,5 @@
-"""heartbeat v3 between the lab's two directors (playbooks/heartbeat_ha.yml), proven with traffic.
+"""heartbeat v3 between the lab's two directors (site.yml's heartbeat_pair topology, then
+playbooks/heartbeat_ha.yml), proven with traffic.
 
 scripts/run-tests (stage `heartbeat`) runs this on a lab of dir1, dir2 and the client. heartbeat carries
 the VIP 192.0.2.85 and nginx (which answers with the host's name), dir1 preferred, deadtime 4 s. For each
@@ -84,7 +85,7 @@ def timeline(since: float, figures: dict) -> str:
 
 @pytest.fixture(scope="module")
 def pair(playbook):
-    return converge(playbook, PLAYBOOK, " (heartbeat installed)")
+    return converge(playbook, PLAYBOOK, " (heartbeat and the prerequisites installed)", "site.yml")
 
 
 def test_the_pair_converges_idempotent_and_check_mode_changes_nothing(pair):

@@ -1,9 +1,9 @@
-"""nginx as a reverse proxy on the lab's two directors, made HA by keepalived (playbooks/nginx_ha.yml), proven with
-requests from the client.
+"""nginx as a reverse proxy on the lab's two directors, made HA by keepalived (site.yml's nginx_pair topology,
+playbooks/nginx_ha.yml), proven with requests from the client.
 
 scripts/run-tests (stage `nginx`) runs this on a lab of dir1, dir2, rs1, rs2 and the client. The proxies listen on
 keepalived's VIP 192.0.2.80 (dir1 master) and proxy to rs1 and rs2, whose pages name them; the proxy that answers
-names itself in an X-Proxy header (inventories/lab/group_vars/directors.yml). For each failure the client requests
+names itself in an X-Proxy header (inventories/lab/group_vars/nginx_pair.yml). For each failure the client requests
 every 50 ms through the VIP, the test waits (polling, bounded) for the state it expects and reports the longest
 ping gap and the failed requests.
 """
@@ -48,12 +48,13 @@ def nginx_state(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def pair(playbook):
-    """The pair built on fresh guests: a --check --diff run first (nothing installed yet, nothing changed), then the
-    run, its re-run and a --check --diff run on the converged pair."""
+    """The pair built on fresh guests: a --check --diff run first (nothing installed yet, nothing changed), then
+    site.yml with the nginx_pair switch (the prerequisites, the proxies and their backends), the pair's playbook
+    re-run and a --check --diff run of it on the converged pair."""
     before = {name: host_state(name) for name in ("dir1", "dir2")}
     fresh = playbook(PLAYBOOK, "--check", "--diff")
     after = {name: host_state(name) for name in ("dir1", "dir2")}
-    first = playbook(PLAYBOOK)
+    first = playbook("site.yml")
     second = playbook(PLAYBOOK)
     check = playbook(PLAYBOOK, "--check", "--diff")
     return {"fresh": fresh, "fresh_before": before, "fresh_after": after, "first": first, "second": second,

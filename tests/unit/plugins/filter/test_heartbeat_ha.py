@@ -95,6 +95,19 @@ def test_a_service_systemd_does_not_know():
                         "install it first"]
 
 
+def test_what_the_playbook_sets_up_first_counts_as_present():
+    """site.yml checks heartbeat's input before the prerequisites write the names and demo_web installs nginx."""
+    fresh = probes(dir1=probe_text("dir1", ("dir1",), services="missing"), dir2=probe_text("dir2", (), "missing"))
+    assert len(heartbeat_problems(CONFIG, fresh)) == 5
+    assert heartbeat_problems({**CONFIG, "provided": {"names": ["dir1", "dir2"], "services": ["nginx"]}}, fresh) == []
+    partly = heartbeat_problems({**CONFIG, "provided": {"names": ["dir2"], "services": []}}, fresh)
+    assert sorted(partly) == ["heartbeat_ha_nodes='dir1': does not resolve on dir2 (add it to /etc/hosts)",
+                              "heartbeat_ha_services='nginx': is not a systemd service on dir1 (nginx.service); "
+                              "install it first",
+                              "heartbeat_ha_services='nginx': is not a systemd service on dir2 (nginx.service); "
+                              "install it first"]
+
+
 @pytest.mark.parametrize("key", ["two words", "has#hash", "tab\there"])
 def test_a_key_heartbeat_would_cut_is_refused_without_showing_it(key):
     problems = heartbeat_problems({**CONFIG, "authkeys": [{"index": 1, "method": "sha1", "key": key}]}, probes())
