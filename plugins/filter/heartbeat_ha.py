@@ -136,6 +136,23 @@ def _media_problems(config: dict) -> list:
     return problems
 
 
+def _provided(config: dict, problems: list) -> tuple[set, set]:
+    """What the playbook sets up before the role (site.yml: the prerequisites' names, demo_web's nginx), from
+    heartbeat_ha_provided {names, services}: two sets of names; a value of another shape joins `problems`."""
+    provided, found = config.get("provided") or {}, []
+    if not isinstance(provided, dict):
+        problems.append(InputError("heartbeat_ha_provided", provided, "a dictionary {names, services} is required"))
+        provided = {}
+    for key in ("names", "services"):
+        values = provided.get(key) or []
+        field = f"heartbeat_ha_provided.{key}"
+        if not isinstance(values, list) or not all(isinstance(value, str) and value for value in values):
+            problems.append(InputError(field, values, "a list of names is required"))
+            values = []
+        found.append(set(values))
+    return found[0], found[1]
+
+
 def _node_problems(config: dict, probes: dict) -> list:
     problems: list = []
     nodes = list(config.get("nodes") or [])
@@ -145,9 +162,7 @@ def _node_problems(config: dict, probes: dict) -> list:
         problems.append(InputError("heartbeat_ha_preferred_node", config.get("preferred_node"),
                                    f"is not one of heartbeat_ha_nodes {nodes!r}"))
     interfaces = config.get("interfaces") or {}
-    # What the playbook sets up before the role runs (site.yml: the prerequisites' names, demo_web's nginx).
-    provided = config.get("provided") or {}
-    names, services = set(provided.get("names") or []), set(provided.get("services") or [])
+    names, services = _provided(config, problems)
     for node in nodes:
         probe = probes.get(node)
         if not probe:

@@ -77,6 +77,15 @@ def switched(playbook, topology: str, *args: str):
     return run
 
 
+def operator_firewall(name: str, on: bool, ports: tuple[int, ...] = (22, 80)) -> None:
+    """An operator's host firewall on `name` (on) or gone (off): what it knows in (loopback, replies, TCP `ports`,
+    ping), everything else dropped, VRRP adverts included unless a rule ahead of it accepts them."""
+    known = ("-i lo", "-m conntrack --ctstate ESTABLISHED,RELATED",
+             f"-p tcp -m multiport --dports {','.join(map(str, ports))}", "-p icmp")
+    rules = "; ".join(f"iptables-legacy {'-A' if on else '-D'} INPUT {rule} -j ACCEPT" for rule in known)
+    lab("ssh", name, f"{rules}; iptables-legacy -P INPUT {'DROP' if on else 'ACCEPT'}")
+
+
 def assert_converged(runs: tuple, hosts: tuple[str, ...], secret: str) -> None:
     """The re-run and the check run changed nothing on `hosts`; `secret` appears in no output."""
     _first, second, check = runs

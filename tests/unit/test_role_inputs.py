@@ -134,8 +134,12 @@ PREFLIGHT = {
     "heartbeat_ha": ("The cluster's settings hold on every node", {
         "heartbeat_ha_keepalive": 10, "heartbeat_ha_warntime": 5,
         "heartbeat_ha_authkeys": [{"index": 1, "method": "sha1", "key": "lab-hb-Key1"}],
+        # Argument validation lets a comma-separated string pass for a list, and a list for a string.
+        "heartbeat_ha_provided": {"names": "dir1", "services": [["nginx"]]},
     }, [
         "heartbeat_ha_keepalive=10: must be below heartbeat_ha_warntime (5)",
+        "heartbeat_ha_provided.names='dir1': a list of names is required",
+        "heartbeat_ha_provided.services=[['nginx']]: a list of names is required",
         "heartbeat_ha_nodes=['localhost']: must name at least two distinct nodes",
     ]),
     "lvs_realserver_dr": ("Every real server's inputs hold", {

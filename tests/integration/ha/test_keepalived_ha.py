@@ -24,6 +24,7 @@ from labhelp import (
     host_state,
     interface_to,
     lab,
+    operator_firewall,
     recap,
     role_alone,
     set_link,
@@ -209,17 +210,6 @@ def test_notify_recorded_every_transition(pair):
     # dir2 took the VIP once per failure case above (stop, kill, maintenance, nginx, power, link).
     assert masters["dir2"] >= 6, journal["dir2"]
     assert "state=BACKUP" in journal["dir2"]
-
-
-# An operator's host firewall on a director: what it knows (loopback, replies, SSH, HTTP, ping) in,
-# everything else dropped, VRRP adverts included.
-OPERATOR_FIREWALL = ("-i lo", "-m conntrack --ctstate ESTABLISHED,RELATED", "-p tcp -m multiport --dports 22,80",
-                     "-p icmp")
-
-
-def operator_firewall(name: str, on: bool) -> None:
-    rules = "; ".join(f"iptables-legacy {'-A' if on else '-D'} INPUT {rule} -j ACCEPT" for rule in OPERATOR_FIREWALL)
-    ssh(name, f"{rules}; iptables-legacy -P INPUT {'DROP' if on else 'ACCEPT'}")
 
 
 def wait_for_holders(expected: set[str], timeout: float = 30) -> float:

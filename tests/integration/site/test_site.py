@@ -16,7 +16,7 @@ import subprocess
 import time
 
 import pytest
-from labhelp import ROOT, assert_refused_unchanged, host_state, lab, recap, requests
+from labhelp import ROOT, assert_refused_unchanged, host_state, lab, operator_firewall, recap, requests
 from vipwatch import holder as holder_of
 from vipwatch import wait_for_holders
 
@@ -89,16 +89,10 @@ BAD_PREREQS = [
 ]
 
 
-# What an operator's host firewall accepts on the directors: loopback, established traffic, SSH, the VIPs' ports
-# and ICMP; everything else is dropped. VRRP passes only through the prerequisites' rules, inserted ahead.
-OPERATOR_FIREWALL = ("-i lo", "-m conntrack --ctstate ESTABLISHED,RELATED", "-p tcp -m multiport --dports 22,80,8080",
-                     "-p icmp")
+# VRRP passes an operator's host firewall on the directors (labhelp.operator_firewall: SSH and the VIPs' ports
+# open) only through the prerequisites' rules, inserted ahead of it.
 PREREQS_VRRP_RULE = "-i vec0 -p vrrp -m comment --comment 'linux_cluster.lvs VRRP on vec0' -j ACCEPT"
-
-
-def operator_firewall(name: str, on: bool) -> None:
-    rules = "; ".join(f"iptables-legacy {'-A' if on else '-D'} INPUT {rule} -j ACCEPT" for rule in OPERATOR_FIREWALL)
-    lab("ssh", name, f"{rules}; iptables-legacy -P INPUT {'DROP' if on else 'ACCEPT'}")
+KNOWN_PORTS = (22, 80, 8080)
 
 
 def holders_over(seconds: float) -> set[frozenset]:
@@ -116,7 +110,7 @@ def test_the_prerequisites_let_vrrp_through_a_host_firewall(site):
     the VIP too (split brain, the control); the rule back, dir2 is backup again."""
     try:
         for name in ("dir1", "dir2"):
-            operator_firewall(name, on=True)
+            operator_firewall(name, on=True, ports=KNOWN_PORTS)
         assert holders_over(10) == {frozenset({"dir1"})}
         counts = requests(VIP, 40)
         assert counts["FAILED"] == 0, counts
@@ -131,7 +125,7 @@ def test_the_prerequisites_let_vrrp_through_a_host_firewall(site):
               f"after {healed:.1f} s")
     finally:
         for name in ("dir1", "dir2"):
-            operator_firewall(name, on=False)
+            operator_firewall(name, on=False, ports=KNOWN_PORTS)
 
 
 def test_every_node_keeps_the_labs_time_and_resolves_every_name(site):

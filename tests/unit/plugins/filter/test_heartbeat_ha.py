@@ -108,6 +108,15 @@ def test_what_the_playbook_sets_up_first_counts_as_present():
                               "install it first"]
 
 
+@pytest.mark.parametrize(("provided", "words"), [
+    ("dir1", "heartbeat_ha_provided='dir1': a dictionary {names, services} is required"),
+    ({"names": "dir1"}, "heartbeat_ha_provided.names='dir1': a list of names is required"),
+    ({"services": [["nginx"]]}, "heartbeat_ha_provided.services=[['nginx']]: a list of names is required"),
+])
+def test_what_the_playbook_provides_must_be_lists_of_names(provided, words):
+    assert words in heartbeat_problems({**CONFIG, "provided": provided}, probes())
+
+
 @pytest.mark.parametrize("key", ["two words", "has#hash", "tab\there"])
 def test_a_key_heartbeat_would_cut_is_refused_without_showing_it(key):
     problems = heartbeat_problems({**CONFIG, "authkeys": [{"index": 1, "method": "sha1", "key": key}]}, probes())
