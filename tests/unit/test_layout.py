@@ -117,11 +117,13 @@ TEMPLATES = sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("roles/*/te
 @pytest.mark.parametrize("template", TEMPLATES)
 def test_templates_are_named_by_their_target_and_say_they_are_managed(template):
     role, _templates, *target = Path(template).parts[1:]
-    # A template is named where it is written: in a task, or in the role's vars for a loop of several.
+    # A template is named where it is written or rendered: in a task, or in the role's vars (a loop of several, or
+    # the text node_state compares and copy writes).
     tasks = "".join(path.read_text() for path in (ROOT / "roles" / role).glob("*/*.yml")
                     if path.parent.name in ("tasks", "vars"))
-    assert f"src: {'/'.join(target)}" in tasks, template
-    assert "/".join(target).startswith(("etc/", "usr/", "var/")), template
+    path = "/".join(target)
+    assert f"src: {path}" in tasks or f"lookup('ansible.builtin.template', '{path}')" in tasks, template
+    assert path.startswith(("etc/", "usr/", "var/")), template
     assert "{{ ansible_managed | comment }}" in (ROOT / template).read_text().splitlines()[:2], template
 
 
