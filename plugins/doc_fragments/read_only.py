@@ -15,3 +15,10 @@ attributes:
     support: N/A
     details: The module never changes anything.
 """
+
+    # linux_cluster.lvs.read_only.linux: a read-only module that reads what only Linux has.
+    LINUX = r"""
+attributes:
+  platform:
+    platforms: linux
+"""

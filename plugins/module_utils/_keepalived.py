@@ -17,6 +17,8 @@ in `_instance_rules` only if it depends on other fields. keepalived_ha passes it
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import hmac
 import ipaddress
 import json
 import math
@@ -514,13 +516,28 @@ def restage_includes(text: str, moves: dict[str, str]) -> str:
     return INCLUDE.sub(move, text)
 
 
-def live_instances(dump: str) -> dict[str, dict]:
-    """Instances in keepalived's JSON dump (`--signum=JSON`), by name, without anything secret."""
+# keepalived's authentication types in its dump, and the counters of its dump that explain a split brain.
+AUTH_TYPES = {0: "none", 1: "PASS", 2: "AH"}
+DUMP_COUNTERS = ("advert_rcvd", "advert_sent", "become_master", "release_master", "auth_failure",
+                 "authtype_mismatch", "invalid_authtype", "advert_interval_err", "addr_list_err", "ip_ttl_err")
+
+
+def auth_digest(key: str, auth_type: str, password: str) -> str:
+    """The authentication keyed with `key` (a secret of one run): equal on two nodes when their type and password
+    are, and telling nothing of the password without the key."""
+    return hmac.new(key.encode(), f"{auth_type}:{password}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def live_instances(dump: str, digest_key: str | None = None) -> dict[str, dict]:
+    """Instances in keepalived's JSON dump (`--signum=JSON`), by name, without anything secret: with `digest_key`,
+    the authentication as auth_digest, to be compared between nodes."""
     instances = {}
     for entry in json.loads(dump):
         data = entry.get("data", entry) if isinstance(entry, dict) else {}
         if "iname" not in data:
             continue
+        stats = entry.get("stats", {}) if isinstance(entry, dict) else {}
+        auth_type = AUTH_TYPES.get(data.get("auth_type"), str(data.get("auth_type")))
         instances[data["iname"]] = {
             "state": STATES.get(data.get("state"), str(data.get("state"))),
             "base_priority": data.get("base_priority"),
@@ -530,6 +547,12 @@ def live_instances(dump: str) -> dict[str, dict]:
             "vips": list(data.get("vips") or []),
             "master_priority": data.get("master_priority"),
             "last_transition": data.get("last_transition"),
+            "advert_int": data.get("adver_int"),
+            "version": data.get("version"),
+            "nopreempt": data.get("nopreempt"),
+            "auth_type": auth_type,
+            **({"auth": auth_digest(digest_key, auth_type, str(data.get("auth_data") or ""))} if digest_key else {}),
+            "stats": {name: stats[name] for name in DUMP_COUNTERS if name in stats},
         }
     return instances
 

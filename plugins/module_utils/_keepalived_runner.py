@@ -31,10 +31,12 @@ class KeepalivedError(RuntimeError):
 class Keepalived:
     """keepalived on the managed host: its config test, its service and its JSON dump."""
 
-    def __init__(self, module, service: str):
+    def __init__(self, module, service: str, required: bool = True):
         self.module = module
-        # Not installed yet is fine in check mode (the play would install it); a real change needs it.
-        self.binary = module.get_bin_path("keepalived", required=not module.check_mode, opt_dirs=["/usr/sbin", "/sbin"])
+        # Not installed yet is fine in check mode (the play would install it); a real change needs it. A reader
+        # (required=False) finds nothing where it is not installed.
+        self.binary = module.get_bin_path("keepalived", required=required and not module.check_mode,
+                                          opt_dirs=["/usr/sbin", "/sbin"])
         self.systemctl = module.get_bin_path("systemctl", required=True)
         self.service = service
 
@@ -85,9 +87,10 @@ class Keepalived:
         rc, out, _err = self.run([self.systemctl, "show", "--property=MainPID", "--value", self.service])
         return int(out.strip() or 0) if rc == 0 and out.strip().isdigit() else 0
 
-    def dump(self, timeout: float = 5) -> dict[str, dict] | None:
+    def dump(self, timeout: float = 5, digest_key: str | None = None) -> dict[str, dict] | None:
         """The instances keepalived runs, from the JSON dump it writes on its JSON signal; None when it is not
-        running. The dump holds the password in clear text: it is read, reduced and removed."""
+        running. The dump holds the password in clear text: it is read, reduced and removed (live_instances; with
+        `digest_key`, the authentication keyed)."""
         pid = self.main_pid()
         if not pid or not self.binary:
             return None
@@ -106,7 +109,7 @@ class Keepalived:
             text = read_text(JSON_DUMP)
             if text:
                 try:
-                    instances = live_instances(text)
+                    instances = live_instances(text, digest_key)
                 except ValueError:
                     instances = None
                 if instances is not None:

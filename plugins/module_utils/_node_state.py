@@ -55,6 +55,22 @@ def same_file(declared: dict, seen: dict, text: bytes | None) -> bool:
     return all(declared.get(key) in (None, seen[key]) for key in ("owner", "group"))
 
 
+def sysctl_path(name: str) -> str:
+    """net.ipv4.conf.eth0/100.arp_ignore -> /proc/sys/net/ipv4/conf/eth0.100/arp_ignore."""
+    return "/proc/sys/" + "/".join(part.replace("/", ".") for part in name.split("."))
+
+
+def read_sysctl(name: str) -> str | None:
+    """A kernel setting's value, or None when the kernel has no such setting (or the name is not one)."""
+    if not name or ".." in name or name.startswith(".") or "/." in name:
+        return None
+    try:
+        with open(sysctl_path(name)) as handle:
+            return " ".join(handle.read().split())
+    except OSError:
+        return None
+
+
 def mode_problem(index: int, mode) -> str | None:
     """files[index].mode must be octal digits (the way the file and copy modules read a string)."""
     text = str(mode)

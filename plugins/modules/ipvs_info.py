@@ -15,9 +15,7 @@ description:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - linux_cluster.lvs.read_only
-attributes:
-  platform:
-    platforms: linux
+  - linux_cluster.lvs.read_only.linux
 requirements:
   - C(ipvsadm) on the managed host.
 options:

@@ -10,8 +10,8 @@ short_description: Read in one run whether a node's files, systemd units and pac
 version_added: 0.2.0
 description:
   - Reads, without changing anything, what a node holds of a declaration - files and directories (content, mode,
-    owner, group), systemd units (loaded, enabled, active), packages (installed version) - and, on request, the
-    node's own name and network links.
+    owner, group), systemd units (loaded, enabled, active), packages (installed version), kernel settings - and, on
+    request, the node's own name and network links and its default routes.
   - Each module run on a managed host costs an interpreter start and Ansible's module imports there (about half a
     second on a small guest). The collection's roles read everything a role manages on a node with this module in
     one run and skip each task whose object is already as declared, so that a run that changes nothing costs one
@@ -19,9 +19,7 @@ description:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - linux_cluster.lvs.read_only
-attributes:
-  platform:
-    platforms: linux
+  - linux_cluster.lvs.read_only.linux
 options:
   files:
     description: Paths and what each should be; an attribute not given is not compared.
@@ -70,6 +68,18 @@ options:
     description: Return the node's name (C(uname -n)) and its links (C(ip -j link show)).
     type: bool
     default: false
+  sysctls:
+    description: Kernel settings to read, by their dotted names (V(net.ipv4.conf.lo.arp_ignore); a dot inside an
+      interface name written as C(/)).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
+  routes:
+    description: Return the main table's default routes (C(ip -j route show default)).
+    type: bool
+    default: false
+    version_added: 0.2.0
 seealso:
   - module: ansible.builtin.stat
   - module: ansible.builtin.service_facts
@@ -152,6 +162,18 @@ packages:
   returned: always
   type: dict
   sample: {"chrony": "4.3-2+deb12u1", "ipvsadm": null}
+sysctls:
+  description: Each setting of O(sysctls), its value as C(/proc/sys) gives it, or null when the kernel has no such
+    setting.
+  returned: always
+  type: dict
+  sample: {"net.ipv4.conf.lo.arp_ignore": "1"}
+routes:
+  description: The default routes, with O(routes).
+  returned: when O(routes) is true
+  type: list
+  elements: dict
+  sample: [{"dst": "default", "gateway": "198.51.100.10", "dev": "vec1"}]
 node:
   description: The node's name and links, with O(node).
   returned: when O(node) is true
@@ -179,6 +201,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._node_state impo
     parse_dpkg,
     parse_rpm,
     parse_units,
+    read_sysctl,
 )
 
 ARGUMENT_SPEC = {
@@ -194,6 +217,8 @@ ARGUMENT_SPEC = {
     "units": {"type": "list", "elements": "str", "default": []},
     "packages": {"type": "list", "elements": "str", "default": []},
     "node": {"type": "bool", "default": False},
+    "sysctls": {"type": "list", "elements": "str", "default": []},
+    "routes": {"type": "bool", "default": False},
 }
 
 
@@ -225,7 +250,7 @@ def main() -> None:
                 + ([mode_problem(index, item["mode"])] if item["mode"] is not None else []) if problem]
     if problems:
         module.fail_json(msg="; ".join(problems))
-    result: dict = {"changed": False, "files": {}, "units": {}, "packages": {}}
+    result: dict = {"changed": False, "files": {}, "units": {}, "packages": {}, "sysctls": {}}
     for item in params["files"]:
         try:
             result["files"][item["path"]] = file_state(item)
@@ -237,6 +262,11 @@ def main() -> None:
         result["units"] = parse_units(out, params["units"])
     if params["packages"]:
         result["packages"] = read_packages(module, params["packages"])
+    if params["sysctls"]:
+        result["sysctls"] = {name: read_sysctl(name) for name in params["sysctls"]}
+    if params["routes"]:
+        ip = module.get_bin_path("ip", required=True)
+        result["routes"] = json.loads(run(module, [ip, "-j", "route", "show", "default"]) or "[]")
     if params["node"]:
         ip = module.get_bin_path("ip", required=True)
         result["node"] = {"name": os.uname().nodename, "links": json.loads(run(module, [ip, "-j", "link", "show"]))}

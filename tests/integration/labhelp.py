@@ -8,8 +8,10 @@ import difflib
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -165,3 +167,14 @@ def answers(address: str, count: int, ports: tuple[int, ...] = (80,)) -> list[st
 
 def requests(address: str, count: int, ports: tuple[int, ...] = (80,)) -> collections.Counter:
     return collections.Counter(answers(address, count, ports))
+
+
+def run_audit(run, *args: str, ok: bool = True, **options) -> tuple:
+    """playbooks/audit.yml through `run` (a playbook fixture): (the run, its findings from the JSON report, seconds)."""
+    report = Path(tempfile.mkdtemp(prefix="lvs-audit.")) / "report.json"
+    started = time.monotonic()
+    result = run("playbooks/audit.yml", "-e", f"audit_report_file={report}", *args, ok=ok, **options)
+    seconds = time.monotonic() - started
+    findings = json.loads(report.read_text())["findings"]
+    shutil.rmtree(report.parent)
+    return result, findings, seconds

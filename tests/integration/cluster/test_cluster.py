@@ -20,7 +20,7 @@ import threading
 import time
 
 import pytest
-from labhelp import ROOT, answers, assert_refused_unchanged, host_state, lab, recap, requests
+from labhelp import ROOT, answers, assert_refused_unchanged, host_state, lab, recap, requests, run_audit
 from vipwatch import RESULTS, Watch, report
 from vipwatch import holder as holder_of
 from vipwatch import wait_for_holders as wait_for_holder
@@ -154,6 +154,13 @@ def test_second_run_changes_nothing(cluster):
     first, second = cluster
     assert set(recap(first)) >= {"dir1", "dir2", "rs1", "rs2"}
     assert recap(second) and all(changed == 0 for changed in recap(second).values()), recap(second)
+
+
+def test_the_audit_finds_nothing_on_the_built_cluster(cluster, playbook):
+    """playbooks/audit.yml: both directors' static tables as declared, the real servers holding the mode."""
+    result, findings, seconds = run_audit(playbook, "-e", f"lvs_mode={MODE}")
+    print(f"\nthe audit ({MODE}, static table): {len(findings)} findings in {seconds:.0f} s")
+    assert findings == [] and "no findings" in result.stdout, findings
 
 
 @pytest.mark.skipif(MODE != "dr", reason="once is enough: the roles are the same in every mode")

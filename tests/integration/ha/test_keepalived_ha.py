@@ -27,6 +27,7 @@ from labhelp import (
     operator_firewall,
     recap,
     role_alone,
+    run_audit,
     set_link,
 )
 from vipwatch import Watch, report, restarted
@@ -91,6 +92,14 @@ BAD_INPUT_PROBLEMS = [
     "dir2: keepalived_ha_instances[0].virtual_ipaddresses='2001:db8:0:2::80/64': IPv6 needs version: 3",
     "dir1: keepalived_ha_mcast_group4='192.0.2.18': not a multicast address",
 ]
+
+
+def test_the_audit_finds_nothing_on_the_pair(pair, playbook):
+    """playbooks/audit.yml on the keepalived pair (VI_web, 192.0.2.80): one MASTER, the peers agreeing, the VIP on dir1
+    alone and answered in ARP by dir1 alone."""
+    result, findings, seconds = run_audit(playbook)
+    print(f"\nthe audit on the keepalived pair (VI_web, 192.0.2.80): {len(findings)} findings in {seconds:.0f} s")
+    assert findings == [] and "no findings" in result.stdout, findings
 
 
 def test_bad_input_is_refused_before_any_node_changes(pair, playbook):

@@ -15,7 +15,7 @@ import json
 import time
 
 import pytest
-from labhelp import ROOT, assert_refused_unchanged, host_state, lab, recap, requests, role_alone
+from labhelp import ROOT, assert_refused_unchanged, host_state, lab, recap, requests, role_alone, run_audit
 from vipwatch import Watch, report, restarted
 from vipwatch import holder as holder_of
 from vipwatch import measure as measure_vip
@@ -73,6 +73,14 @@ def test_the_pair_converges_idempotent_and_check_mode_changes_nothing(pair):
     assert holder() == {"dir1"}
     # nginx runs on the backup too, listening on the VIP it does not hold.
     assert "192.0.2.80:80" in ssh("dir2", "ss -Hltn sport = :80")
+
+
+def test_the_audit_finds_nothing_on_the_pair(pair, playbook):
+    """playbooks/audit.yml on the nginx pair (VI_web, 192.0.2.80): one MASTER, the peers agreeing, the VIP on dir1
+    alone and answered in ARP by dir1 alone."""
+    result, findings, seconds = run_audit(playbook)
+    print(f"\nthe audit on the nginx pair (VI_web, 192.0.2.80): {len(findings)} findings in {seconds:.0f} s")
+    assert findings == [] and "no findings" in result.stdout, findings
 
 
 def test_requests_are_spread_as_each_upstream_says(pair):

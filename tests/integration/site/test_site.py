@@ -1,9 +1,12 @@
 """The README's command on a fresh lab: `site.yml` with the lab's default inventory builds the seeds' main
 topology, the HA LVS-DR cluster (a keepalived director pair owning the health-checked table, rs1 and rs2 behind
 it), with the prerequisites on every node first; run as users run it (Ansible's default strategy), then re-run.
-Requests from the client spread through the pair's VIP, as `make spread` shows them. Then the prerequisites
-site.yml set up: every clock synchronised to the lab's time, every name resolving; a clock stepped beyond the
-threshold caught; bad prerequisites refused before any host changes.
+Requests from the client spread through the pair's VIP, as `make spread` shows them. The audit
+(playbooks/audit.yml) finds nothing on it and changes nothing, and names each fault put in by hand: a VIP on the
+backup, a real server answering ARP for the VIP, a split brain from a password changed on one node or from adverts
+dropped by a host firewall, a table entry deleted or a weight changed, a real server the health check took out (as
+down). Then the prerequisites site.yml set up: every clock synchronised to the lab's time, every name
+resolving; a clock stepped beyond the threshold caught; bad prerequisites refused before any host changes.
 
 scripts/run-tests (stage `site`) runs this on a lab of its own with the five guests.
 """
@@ -16,7 +19,7 @@ import subprocess
 import time
 
 import pytest
-from labhelp import ROOT, assert_refused_unchanged, host_state, lab, operator_firewall, recap, requests
+from labhelp import ROOT, assert_refused_unchanged, host_state, lab, operator_firewall, recap, requests, run_audit
 from vipwatch import holder as holder_of
 from vipwatch import wait_for_holders
 
@@ -73,6 +76,153 @@ def test_requests_spread_one_to_three_and_make_spread_shows_them(site):
     assert "== dir1's IPVS counters" in shown, shown
 
 
+# The audit (playbooks/audit.yml) of the running cluster: the directors' VRRP instance VI_lvs (VRID 50) carries the
+# DR VIPs, which rs1 and rs2 hold on lo.
+VIPS = ("192.0.2.50", "192.0.2.51")
+INSTANCE_FILE = "/etc/keepalived/conf.d/VI_lvs.conf"
+
+
+def audit(ansible_playbook, *args: str, ok: bool = True) -> tuple:
+    """The audit with Ansible's default strategy: (the run, its findings, seconds)."""
+    return run_audit(ansible_playbook, *args, ok=ok, linear=True)
+
+
+def checks(findings: list[dict]) -> list[tuple[str, str]]:
+    return [(item["check"], item["node"]) for item in findings]
+
+
+def test_the_audit_finds_nothing_on_the_healthy_cluster_and_changes_nothing(site, ansible_playbook):
+    """Zero findings, exit status 0, in check mode too; every node's state (files, addresses, table, firewall,
+    sysctls, running services, keepalived's process) the same before and after."""
+    before = {node: host_state(node, "systemctl show -p MainPID keepalived") for node in NODES}
+    result, findings, seconds = audit(ansible_playbook)
+    checked, checked_findings, checked_seconds = audit(ansible_playbook, "--check")
+    after = {node: host_state(node, "systemctl show -p MainPID keepalived") for node in NODES}
+    table = [line.strip(' ",') for line in result.stdout.splitlines() if "VI_lvs" in line or "instance |" in line]
+    print(f"\nthe audit on the healthy cluster: {len(findings)} findings in {seconds:.0f} s (check mode "
+          f"{checked_seconds:.0f} s), Ansible's default strategy\n" + "\n".join(table))
+    assert findings == [] and checked_findings == [], findings + checked_findings
+    assert "no findings" in result.stdout and checked.returncode == 0
+    assert any("dir1 MASTER 150, dir2 BACKUP 100" in line and "192.0.2.50: dir1" in line for line in table), table
+    assert recap(result.stdout) == dict.fromkeys(NODES, 0), result.stdout[-2000:]
+    for node in NODES:
+        assert after[node] == before[node], node
+
+
+def test_the_audit_names_a_vip_added_by_hand_on_the_backup(site, ansible_playbook):
+    """192.0.2.50 added on dir2's front interface: held by two nodes, and the client and dir1... see two MACs
+    answer ARP for it."""
+    lab("ssh", "dir2", f"ip addr add {VIPS[0]}/32 dev vec0")
+    try:
+        result, findings, _seconds = audit(ansible_playbook, ok=False)
+    finally:
+        lab("ssh", "dir2", f"ip addr del {VIPS[0]}/32 dev vec0")
+    lines = [item for item in result.stdout.splitlines() if "ERROR" in item or "CRITICAL" in item]
+    print("\na VIP added by hand on the backup:\n" + "\n".join(lines))
+    assert result.returncode != 0
+    assert ("vip.held_elsewhere", "dir2") in checks(findings), findings
+    held = next(item for item in findings if item["check"] == "vip.held_elsewhere")
+    assert held["object"] == f"VIP {VIPS[0]} (VI_lvs)" and "dir2 (BACKUP) on vec0" in held["seen"], held
+    arp = next(item for item in findings if item["check"] == "vip.arp")
+    assert "dir1 vec0" in arp["seen"] and "dir2 vec0" in arp["seen"], arp
+    assert audit(ansible_playbook)[1] == []
+
+
+def test_the_audit_names_a_realserver_that_answers_arp_for_the_vip(site, ansible_playbook):
+    """rs1's ARP sysctls reset to the kernel's defaults: rs1 answers ARP for the VIP it holds on lo, beside dir1."""
+    sysctls = "net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce net.ipv4.conf.vec0.arp_ignore " \
+              "net.ipv4.conf.vec0.arp_announce net.ipv4.conf.lo.arp_ignore net.ipv4.conf.lo.arp_announce"
+    saved = lab("ssh", "rs1", f"sysctl -e {sysctls}").split("\n")
+    lab("ssh", "rs1", "sysctl -q " + " ".join(f"{name}=0" for name in sysctls.split()))
+    try:
+        _result, findings, _seconds = audit(ansible_playbook, ok=False)
+    finally:
+        lab("ssh", "rs1", "sysctl -q " + " ".join(f"'{line.replace(' = ', '=')}'" for line in saved if line))
+    arp = [item for item in findings if item["check"] == "vip.arp"]
+    named = [f"{item['check']} {item['object']}: {item['seen']}" for item in findings]
+    print("\nrs1's ARP sysctls reset: " + "; ".join(named))
+    assert {item["object"] for item in arp} == {f"VIP {vip} (VI_lvs)" for vip in VIPS}, findings
+    assert all("rs1 vec0" in item["seen"] and "dir1 vec0" in item["seen"] for item in arp), arp
+    # The role's sysctls on rs1 (all and lo), each named with its value.
+    assert sorted((item["check"], item["node"], item["object"], item["seen"]) for item in findings
+                  if item["check"] != "vip.arp") == [
+        ("realserver.sysctl", "rs1", f"net.ipv4.conf.{interface}.{name}", "0")
+        for interface in ("all", "lo") for name in ("arp_announce", "arp_ignore")], findings
+
+
+def test_the_audit_names_a_split_brain_from_a_password_changed_on_one_node(site, ansible_playbook):
+    """dir2's instance file given another password and keepalived reloaded: each node rejects the other's adverts
+    and both are MASTER. The split brain comes first, its likely cause the authentication."""
+    lab("ssh", "dir2", f"cp -p {INSTANCE_FILE} /root/VI_lvs.conf.saved; "
+                       f"sed -i 's/auth_pass .*/auth_pass other-pw/' {INSTANCE_FILE}; systemctl reload keepalived")
+    try:
+        split = wait_for_holders(VIPS[0], {"dir1", "dir2"}, 30)
+        result, findings, _seconds = audit(ansible_playbook, ok=False)
+    finally:
+        lab("ssh", "dir2", f"cp -p /root/VI_lvs.conf.saved {INSTANCE_FILE}; systemctl reload keepalived")
+    healed = wait_for_holders(VIPS[0], {"dir1"}, 30)
+    first = findings[0]
+    print(f"\nthe password changed on dir2: both MASTER after {split:.1f} s; the audit's first finding:\n"
+          + next(line for line in result.stdout.splitlines() if "CRITICAL" in line).strip(' ",')
+          + f"\nthe password back: dir1 alone after {healed:.1f} s")
+    assert (first["check"], first["node"], first["severity"]) == ("vrrp.split_brain", "dir1,dir2", "critical"), first
+    assert first["causes"][0].startswith("different authentication (password or type)"), first
+    assert "secret" not in result.stdout and "lab-Lvs1" not in result.stdout and "other-pw" not in result.stdout
+    assert ("vrrp.peers_differ", "dir1,dir2") in checks(findings), findings
+
+
+def test_the_audit_names_a_table_changed_by_hand_that_keepalived_would_leave_so(site, ansible_playbook):
+    """keepalived never restores what its reload does not change: rs2 deleted from dir1's table with ipvsadm -d, rs1's
+    weight changed on dir2, each named as drift (rs2 still answers: not down); put back by hand."""
+    service = f"-t {VIPS[0]}:80"
+    lab("ssh", "dir1", f"ipvsadm -d {service} -r 192.0.2.22:80")
+    lab("ssh", "dir2", f"ipvsadm -e {service} -r 192.0.2.21:80 -g -w 5")
+    try:
+        result, findings, _seconds = audit(ansible_playbook, ok=False)
+    finally:
+        lab("ssh", "dir1", f"ipvsadm -a {service} -r 192.0.2.22:80 -g -w 3")
+        lab("ssh", "dir2", f"ipvsadm -e {service} -r 192.0.2.21:80 -g -w 1")
+    lines = [line.strip(' ",') for line in result.stdout.splitlines() if "ERROR ipvs." in line]
+    print("\nthe table changed by hand:\n" + "\n".join(lines))
+    found = {(item["check"], item["node"], item["object"], item["expected"], item["seen"]) for item in findings}
+    assert found == {
+        ("ipvs.missing_realserver", "dir1", f"tcp {VIPS[0]}:80 -> 192.0.2.22:80", "weight 3", "not in the table"),
+        ("ipvs.realserver_differs", "dir2", f"tcp {VIPS[0]}:80 -> 192.0.2.21:80", "weight 1", "weight 5"),
+    }, findings
+    assert audit(ansible_playbook)[1] == []
+
+
+def test_the_audit_reports_a_realserver_the_health_check_took_out_as_down(site, ansible_playbook):
+    """nginx stopped on rs2: keepalived's health check takes rs2 out of both directors' services; the audit says down
+    (a warning: rs2 does not answer where the check connects), not drift."""
+    lab("ssh", "rs2", "systemctl stop nginx")
+    try:
+        taken_out = wait_for_table("192.0.2.22:80", present=False)
+        _result, findings, _seconds = audit(ansible_playbook, ok=False)
+    finally:
+        lab("ssh", "rs2", "systemctl start nginx")
+    back = wait_for_table("192.0.2.22:80", present=True)
+    print(f"\nnginx stopped on rs2: out of both tables after {taken_out:.1f} s; the audit's findings: " + "; ".join(
+        f"{item['severity']} {item['check']} {item['node']} {item['object']}" for item in findings)
+        + f"; nginx started: back after {back:.1f} s")
+    # rs2 out of each director's three services (fwmark 10's check connects to port 80).
+    assert sorted((item["check"], item["node"], item["object"]) for item in findings) == [
+        ("ipvs.realserver_down", director, service) for director in ("dir1", "dir2")
+        for service in ("fwmark 10 -> 192.0.2.22:0", f"tcp {VIPS[0]}:80 -> 192.0.2.22:80",
+                        f"tcp {VIPS[0]}:8080 -> 192.0.2.22:8080")], findings
+    assert audit(ansible_playbook)[1] == []
+
+
+def wait_for_table(realserver: str, present: bool, timeout: float = 60) -> float:
+    """Poll until `realserver` is in (or out of) both directors' service of the VIP; the seconds it took."""
+    started = time.monotonic()
+    while any((realserver in lab("ssh", director, f"ipvsadm -Ln -t {VIPS[0]}:80")) != present
+              for director in ("dir1", "dir2")):
+        assert time.monotonic() - started < timeout, f"{realserver} still {'out of' if present else 'in'} the tables"
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
 # The prerequisites site.yml sets up first (roles/ntp_prereqs, inventories/lab/group_vars/all.yml and
 # clients.yml): the client keeps the lab's time at stratum 8, every other guest synchronises to it.
 LAB_NODES = {"dir1": "192.0.2.11", "dir2": "192.0.2.12", "rs1": "192.0.2.21", "rs2": "192.0.2.22",
@@ -103,7 +253,7 @@ def holders_over(seconds: float) -> set[frozenset]:
     return seen
 
 
-def test_the_prerequisites_let_vrrp_through_a_host_firewall(site):
+def test_the_prerequisites_let_vrrp_through_a_host_firewall(site, ansible_playbook):
     """Both directors behind a firewall that drops what it does not know: the prerequisites' rules (ahead of it)
     keep the adverts flowing, dir1 alone holds the VIP (keepalived gives a master up after about 3.6 s of silence,
     the window is 10 s) and requests pass. Their VRRP rule taken from dir2 alone: dir2 hears no adverts and takes
@@ -117,9 +267,15 @@ def test_the_prerequisites_let_vrrp_through_a_host_firewall(site):
         lab("ssh", "dir2", f"iptables-legacy -D INPUT {PREREQS_VRRP_RULE}")
         try:
             split = wait_for_holders(VIP, {"dir1", "dir2"}, 30)
+            # The audit names it, the peers agreeing on every setting: the adverts do not get through.
+            _result, findings, _seconds = audit(ansible_playbook, ok=False)
         finally:
             lab("ssh", "dir2", f"iptables-legacy -I INPUT 1 {PREREQS_VRRP_RULE}")
         healed = wait_for_holders(VIP, {"dir1"}, 30)
+        assert checks(findings) == [("vrrp.split_brain", "dir1,dir2")], findings
+        assert findings[0]["causes"] == ["the peers agree on every setting: their adverts do not reach each other (a "
+                                         "host firewall dropping IP protocol 112, multicast off or filtered, unicast "
+                                         "peers wrong)"], findings
         print(f"\nbehind a dropping firewall: dir1 alone held the VIP for 10 s, 40 of 40 requests answered; the "
               f"prerequisites' VRRP rule taken from dir2: both held it after {split:.1f} s; the rule back: dir1 alone "
               f"after {healed:.1f} s")

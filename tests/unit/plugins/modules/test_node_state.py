@@ -15,6 +15,8 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._node_state impo
     parse_dpkg,
     parse_rpm,
     parse_units,
+    read_sysctl,
+    sysctl_path,
 )
 from ansible_collections.linux_cluster.lvs.plugins.modules import node_state
 
@@ -138,3 +140,11 @@ def test_a_failing_command_is_reported(monkeypatch, run_module):
     assert failed and result["msg"] == (
         "/usr/bin/systemctl show --property=Id,LoadState,UnitFileState,ActiveState -- chrony: exit status 1: "
         "Failed to connect to bus")
+
+
+def test_sysctls_are_read_from_proc_and_a_missing_one_is_none(monkeypatch, run_module):
+    assert sysctl_path("net.ipv4.conf.eth0/100.arp_ignore") == "/proc/sys/net/ipv4/conf/eth0.100/arp_ignore"
+    fake_commands(monkeypatch, {})
+    failed, result = run_module(node_state.main, {"sysctls": ["kernel.ostype", "no.such.setting", "kernel/../x"]})
+    assert not failed and result["sysctls"] == {"kernel.ostype": "Linux", "no.such.setting": None, "kernel/../x": None}
+    assert read_sysctl("") is None
