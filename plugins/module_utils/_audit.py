@@ -63,9 +63,10 @@ def split_brain_causes(peers: dict[str, dict]) -> list[str]:
         if values:
             causes.append(f"different {label}: " + ", ".join(
                 f"{node} {'(digest) ' if key == 'auth' else ''}{value}" for node, value in values.items()))
+    # keepalived counts since it started: failures while the peers' authentication agrees are from before.
     failures = {node: sum(inst.get("stats", {}).get(name, 0) for name in ("auth_failure", "authtype_mismatch"))
                 for node, inst in peers.items()}
-    if any(failures.values()):
+    if any(failures.values()) and _differing(peers, "auth"):
         causes.append("authentication failures counted: " + ", ".join(
             f"{node} {count}" for node, count in failures.items() if count))
     interfaces = _differing(peers, "interface")
