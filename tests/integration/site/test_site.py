@@ -277,8 +277,9 @@ def test_the_prerequisites_let_vrrp_through_a_host_firewall(site, ansible_playbo
                                          "host firewall dropping IP protocol 112, multicast off or filtered, unicast "
                                          "peers wrong)"], findings
         print(f"\nbehind a dropping firewall: dir1 alone held the VIP for 10 s, 40 of 40 requests answered; the "
-              f"prerequisites' VRRP rule taken from dir2: both held it after {split:.1f} s; the rule back: dir1 alone "
-              f"after {healed:.1f} s")
+              f"prerequisites' VRRP rule taken from dir2: both held it after {split:.1f} s (the audit: "
+              f"{findings[0]['check']}, likely: {findings[0]['causes'][0]}); the rule back: dir1 alone after "
+              f"{healed:.1f} s")
     finally:
         for name in ("dir1", "dir2"):
             operator_firewall(name, on=False, ports=KNOWN_PORTS)
