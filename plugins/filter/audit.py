@@ -26,8 +26,8 @@ def _findings(vrrp, vips, tables=None, realservers=None) -> list[dict]:
 
 
 def _sysctls(mode, interfaces) -> list[str]:
-    """The sysctls a real server of `mode` must have on `interfaces`, by name."""
-    return list(realserver_sysctls(plain(mode), plain(interfaces) or []))
+    """The sysctls a real server of `mode` must have on `interfaces` (None: the role's default), by name."""
+    return list(realserver_sysctls(plain(mode), plain(interfaces)))
 
 
 def _probes(declared, live) -> list[dict]:

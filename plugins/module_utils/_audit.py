@@ -55,14 +55,18 @@ def _differing(peers: dict[str, dict], key: str) -> dict[str, object] | None:
     return values if len({repr(value) for value in values.values()}) > 1 else None
 
 
+def _values_text(values: dict[str, object], key: str) -> str:
+    """Each peer's value of a shared setting ("dir1 51, dir2 52"; the authentication marked as a digest)."""
+    return ", ".join(f"{node} {'(digest) ' if key == 'auth' else ''}{value}" for node, value in values.items())
+
+
 def split_brain_causes(peers: dict[str, dict]) -> list[str]:
     """Why the peers of an instance may each think itself master, most telling first."""
     causes = []
     for key, label in SHARED:
         values = _differing(peers, key)
         if values:
-            causes.append(f"different {label}: " + ", ".join(
-                f"{node} {'(digest) ' if key == 'auth' else ''}{value}" for node, value in values.items()))
+            causes.append(f"different {label}: " + _values_text(values, key))
     # keepalived counts since it started: failures while the peers' authentication agrees are from before.
     failures = {node: sum(inst.get("stats", {}).get(name, 0) for name in ("auth_failure", "authtype_mismatch"))
                 for node, inst in peers.items()}
@@ -95,9 +99,7 @@ def vrrp_findings(nodes: dict) -> list[dict]:
             values = _differing(peers, key)
             if values:
                 findings.append(finding("error", "vrrp.peers_differ", ",".join(values), obj,
-                                        f"one {label} on every peer", ", ".join(
-                                            f"{node} {'(digest) ' if key == 'auth' else ''}{value}"
-                                            for node, value in values.items())))
+                                        f"one {label} on every peer", _values_text(values, key)))
         vips = {node: sorted(vip_address(vip) for vip in inst.get("vips", [])) for node, inst in peers.items()}
         if len({tuple(value) for value in vips.values()}) > 1:
             findings.append(finding("error", "vrrp.peers_differ", ",".join(vips), obj, "the same VIPs on every peer",
@@ -264,11 +266,15 @@ def ipvs_findings(tables: dict) -> list[dict]:
 REALSERVER_SYSCTLS = {"dr": {"arp_ignore": "1", "arp_announce": "2"},
                       "tun": {"arp_ignore": "1", "arp_announce": "2", "rp_filter": "0"}}
 REALSERVER_VIP_LINK = {"dr": "lo", "tun": "tunl0"}
+# The roles' default interfaces for those sysctls (lvs_realserver_dr_arp_interfaces,
+# lvs_realserver_tun_sysctl_interfaces; the same unit test keeps them equal).
+REALSERVER_SYSCTL_INTERFACES = {"dr": ["all", "lo"], "tun": ["all", "tunl0"]}
 
 
-def realserver_sysctls(mode: str, interfaces: list[str]) -> dict[str, str]:
-    """{dotted sysctl name: value} a real server of `mode` must have on `interfaces`."""
-    return {f"net.ipv4.conf.{interface.replace('.', '/')}.{name}": value for interface in interfaces
+def realserver_sysctls(mode: str, interfaces: list[str] | None) -> dict[str, str]:
+    """{dotted sysctl name: value} a real server of `mode` must have on `interfaces` (None: the role's default)."""
+    chosen = REALSERVER_SYSCTL_INTERFACES.get(mode, []) if interfaces is None else interfaces
+    return {f"net.ipv4.conf.{interface.replace('.', '/')}.{name}": value for interface in chosen
             for name, value in REALSERVER_SYSCTLS.get(mode, {}).items()}
 
 
@@ -287,7 +293,7 @@ def realserver_findings(realservers: dict) -> list[dict]:
                     findings.append(finding("error", "realserver.vip", node, f"VIP {vip} (LVS-{mode.upper()})",
                                             f"on {link}", "on " + (", ".join(where) or "no interface")))
             seen = rs.get("sysctls") or {}
-            for name, value in realserver_sysctls(mode, rs.get("interfaces") or []).items():
+            for name, value in realserver_sysctls(mode, rs.get("interfaces")).items():
                 if seen.get(name) != value:
                     findings.append(finding("error", "realserver.sysctl", node, name, value,
                                             str(seen.get(name)) if seen.get(name) is not None else "no such setting"))

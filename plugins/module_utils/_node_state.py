@@ -81,12 +81,15 @@ def mode_problem(index: int, mode) -> str | None:
 
 def parse_units(text: str, names: list[str]) -> dict:
     """`systemctl show --property=Id,LoadState,UnitFileState,ActiveState NAME...` output (one block per
-    name, in order, blank lines between): {name as asked: {load, enabled, active}}."""
+    name, in order, blank lines between): {name as asked: {load, enabled, active, enabled_and_active}}; the last
+    is what a service started at boot and now is: loaded, enabled and active."""
     blocks = text.strip("\n").split("\n\n") if text.strip() else []
     units = {}
     for name, block in zip(names, blocks):
         values = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
-        units[name] = {short: values.get(prop, "") for prop, short in UNIT_PROPERTIES.items() if short != "name"}
+        unit = {short: values.get(prop, "") for prop, short in UNIT_PROPERTIES.items() if short != "name"}
+        unit["enabled_and_active"] = (unit["load"], unit["enabled"], unit["active"]) == ("loaded", "enabled", "active")
+        units[name] = unit
     return units
 
 

@@ -146,7 +146,7 @@ units:
   description: Each unit given, as systemd sees it.
   returned: always
   type: dict
-  sample: {"chrony.service": {"load": "loaded", "enabled": "enabled", "active": "active"}}
+  sample: {"chrony.service": {"load": "loaded", "enabled": "enabled", "active": "active", "enabled_and_active": true}}
   contains:
     load:
       description: Its LoadState (V(loaded), V(not-found)...).
@@ -157,6 +157,9 @@ units:
     active:
       description: Its ActiveState (V(active), V(inactive), V(failed)...).
       type: str
+    enabled_and_active:
+      description: Loaded, enabled and active - a service started at boot and running now.
+      type: bool
 packages:
   description: Each package given, its installed version, or null when it is not installed.
   returned: always

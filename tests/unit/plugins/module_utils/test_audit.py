@@ -18,6 +18,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._arp import (
     reply_mac,
 )
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._audit import (
+    REALSERVER_SYSCTL_INTERFACES,
     REALSERVER_SYSCTLS,
     audit_findings,
     health_probes,
@@ -275,9 +276,12 @@ def test_the_health_check_is_asked_where_it_connects():
 
 
 def test_the_audit_expects_what_the_realserver_roles_set():
-    """REALSERVER_SYSCTLS is what roles/lvs_realserver_dr and lvs_realserver_tun pass to sysctl_arp."""
+    """REALSERVER_SYSCTLS is what roles/lvs_realserver_dr and lvs_realserver_tun pass to sysctl_arp, on the
+    interfaces of their defaults when the inventory gives none."""
     root = Path(__file__).resolve().parents[4]
-    for mode in ("dr", "tun"):
+    for mode, variable in (("dr", "lvs_realserver_dr_arp_interfaces"), ("tun", "lvs_realserver_tun_sysctl_interfaces")):
+        defaults = yaml.safe_load((root / f"roles/lvs_realserver_{mode}/defaults/main.yml").read_text())
+        assert defaults[variable] == REALSERVER_SYSCTL_INTERFACES[mode]
         given = yaml.safe_load((root / f"roles/lvs_realserver_{mode}/vars/main.yml").read_text())
         arp = given[f"__lvs_realserver_{mode}_arp"]
         assert {name: str(arp[name]) for name in ("arp_ignore", "arp_announce", "rp_filter") if name in arp} == \
@@ -292,6 +296,7 @@ def dr_realserver(**changes) -> dict:
 
 def test_realservers_hold_what_their_mode_needs():
     assert realserver_findings({"rs1": dr_realserver()}) == []
+    assert realserver_findings({"rs1": dr_realserver(interfaces=None)}) == []
     broken = dr_realserver(held={"192.0.2.50": ["lo"], "192.0.2.51": []},
                            sysctls={**realserver_sysctls("dr", ["all", "lo"]), "net.ipv4.conf.all.arp_ignore": "0"})
     assert [(item["check"], item["object"], item["expected"], item["seen"])

@@ -36,8 +36,8 @@ DPKG = "chrony\tii \t4.3-2+deb12u1\nnginx-light\trc \t1.22.1-9\n"
 
 def test_units_in_the_order_asked_by_the_names_asked():
     assert parse_units(SYSTEMCTL, ["chrony", "nothere.service"]) == {
-        "chrony": {"load": "loaded", "enabled": "enabled", "active": "active"},
-        "nothere.service": {"load": "not-found", "enabled": "", "active": "inactive"},
+        "chrony": {"load": "loaded", "enabled": "enabled", "active": "active", "enabled_and_active": True},
+        "nothere.service": {"load": "not-found", "enabled": "", "active": "inactive", "enabled_and_active": False},
     }
     assert parse_units("", []) == {}
 
