@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._chrony import offset_text
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._fields import number_text
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import (
     declared_services,
     ordered,
@@ -218,46 +220,58 @@ def _drift_object(item: dict) -> str:
     return item["service"] + (f" -> {item['realserver']}" if item["realserver"] else "")
 
 
-def health_probes(declared: list[dict], live: list[dict]) -> list[dict]:
-    """For each declared real server missing from the live table, where its health check connects: [{object,
-    host, port}] (the check's connect_ip and port, else the real server's address and port; none for a real server
-    of a firewall-mark service without a check port). `declared` with keepalived's options
-    (lvs_director_services)."""
-    missing = {_drift_object(item) for item in table_drift([ipvs_part(svc) for svc in declared], live)
-               if item["change"] == "missing_realserver"}
+def realserver_probes(declared: list[dict]) -> list[dict]:
+    """Where each declared real server is asked whether it answers: [{object, host, port}] - its health check's
+    connect_ip and port, else its own address and port (a real server of a firewall-mark service without a check
+    port is not asked). `declared` with keepalived's options (lvs_director_services)."""
     probes = []
     for raw, svc in zip(declared, declared_services([ipvs_part(svc) for svc in declared])):
         for raw_rs, (rkey, _rs) in zip(raw.get("realservers") or [], svc["realservers"].items()):
-            obj = f"{service_name(service_key(svc))} -> {rs_name(rkey)}"
             check = {**(raw.get("health_check") or {}), **(raw_rs.get("health_check") or {})}
             port = check.get("port") or rkey[1]
-            if obj in missing and port:
-                probes.append({"object": obj, "host": check.get("connect_ip") or rkey[0], "port": int(port)})
+            if port:
+                probes.append({"object": f"{service_name(service_key(svc))} -> {rs_name(rkey)}",
+                               "host": check.get("connect_ip") or rkey[0], "port": int(port)})
     return probes
 
 
 def ipvs_findings(tables: dict) -> list[dict]:
-    """Per director ({node: {owner, declared, live, probed, answered}}): its live table equal to its declaration
-    (`declared` as lvs_director_services gives it, keepalived's options left out here). In a table keepalived owns, a
-    declared real server missing from it that was asked where its health check connects (`probed`, health_probes'
-    objects) and did not answer (not in `answered`) is down - the health check took it out - not drift."""
+    """Per director ({node: {owner, declared, live, connect}}): its live table equal to its declaration (`declared`
+    as lvs_director_services gives it, keepalived's options left out here), and each declared real server answering
+    where realserver_probes asks it from the director (`connect`: node_state's {host:port: answered}). In a table
+    keepalived owns, a declared real server missing from it that does not answer is down - the health check took it
+    out - not drift; one in the table that does not answer gets traffic it cannot serve (an error in a static table,
+    a warning where keepalived's check has yet to take it out)."""
     findings = []
     for node, table in sorted(tables.items()):
         if not (table.get("live") or {}).get("available", True):
             findings.append(finding("error", "ipvs.unavailable", node, "the IPVS table", "the declared table",
                                     "no IPVS in the kernel"))
             continue
+        owner = table.get("owner") or "static"
+        connect = table.get("connect") or {}
+        silent = {probe["object"]: f"{probe['host']}:{probe['port']}"
+                  for probe in realserver_probes(table.get("declared") or [])
+                  if connect.get(f"{probe['host']}:{probe['port']}") is False}
         declared = [ipvs_part(svc) for svc in table.get("declared") or []]
+        absent = set()
         for item in table_drift(declared, (table.get("live") or {}).get("services") or []):
             obj = _drift_object(item)
-            down = (item["change"] == "missing_realserver" and table.get("owner") == "keepalived"
-                    and obj in (table.get("probed") or []) and obj not in (table.get("answered") or []))
-            if down:
+            if item["change"] in ("missing_realserver", "missing_service"):
+                absent.add(obj)
+            if item["change"] == "missing_realserver" and owner == "keepalived" and obj in silent:
                 findings.append(finding("warning", "ipvs.realserver_down", node, obj, "in the table, answering",
-                                        "taken out by keepalived's health check: no answer on its port"))
+                                        f"taken out by keepalived's health check: no answer on {silent[obj]}"))
             else:
                 findings.append(finding("error", f"ipvs.{item['change']}", node, obj, item["expected"], item["seen"],
-                                        owner=table.get("owner") or "static"))
+                                        owner=owner))
+        for obj, target in sorted(silent.items()):
+            if obj not in absent and obj.split(" -> ")[0] not in absent:
+                findings.append(finding("error" if owner == "static" else "warning", "ipvs.realserver_silent", node,
+                                        obj, f"answering on {target}",
+                                        "in the table, no answer" + ("" if owner == "static" else
+                                                                     " (keepalived's check has not taken it out)"),
+                                        owner=owner))
     return findings
 
 
@@ -306,11 +320,157 @@ def realserver_findings(realservers: dict) -> list[dict]:
     return findings
 
 
-def audit_findings(nodes: dict, tables: dict | None = None, realservers: dict | None = None) -> list[dict]:
-    """Every finding over the nodes' readings ({node: {vrrp, vips}}), the directors' tables (ipvs_findings) and the
-    real servers' (realserver_findings), the worst first."""
-    found = (vrrp_findings(nodes) + vip_findings(nodes) + ipvs_findings(tables or {})
-             + realserver_findings(realservers or {}))
+def _resources(heartbeat: dict) -> list[str]:
+    return [f"VIP {vip}" for vip in heartbeat.get("vips") or []] + list(heartbeat.get("services") or [])
+
+
+def _holding(seen: dict) -> list[str]:
+    """The heartbeat pair's resources a node holds: its VIPs on an interface other than lo, its services active."""
+    heartbeat, units = seen["heartbeat"], seen["heartbeat"].get("units") or {}
+    return ([f"VIP {vip}" for vip in heartbeat.get("vips") or []
+             if set(_reading(seen, vip).get("held_on") or []) - {"lo"}]
+            + [name for name in heartbeat.get("services") or [] if (units.get(name) or {}).get("active") == "active"])
+
+
+def heartbeat_findings(nodes: dict) -> list[dict]:
+    """Per heartbeat pair (nodes with a `heartbeat` reading: heartbeat_info's result with the pair's `peers`, its
+    `vips` and `services`, and node_state's `units` for those; the node's `vips` reading says where it holds
+    them): heartbeat running on every
+    peer and seeing the others active; the resources held, all of them, by exactly one node (several is a split
+    brain: the VIP answered from two nodes); that node the one heartbeat says holds them (heartbeat_info's `holds`,
+    from cl_status rscstatus and haresources), and no other node saying so."""
+    pairs: dict[tuple, dict[str, dict]] = {}
+    for node, seen in sorted(nodes.items()):
+        if seen.get("heartbeat"):
+            pairs.setdefault(tuple(sorted(seen["heartbeat"].get("peers") or [node])), {})[node] = seen["heartbeat"]
+    findings = []
+    for readings in pairs.values():
+        resources = _resources(next(iter(readings.values())))
+        obj = f"heartbeat resources ({', '.join(resources)})"
+        for node, beat in readings.items():
+            if not beat.get("running"):
+                findings.append(finding("error", "heartbeat.down", node, "heartbeat", "running", "not running"))
+                continue
+            for peer, status in sorted((beat.get("nodes") or {}).items()):
+                if peer != node and peer in readings and status != "active":
+                    findings.append(finding("error", "heartbeat.peer_dead", node, f"peer {peer}", "active", status))
+        holding = {node: _holding(nodes[node]) for node in readings}
+        holders = [node for node, held_here in holding.items() if held_here]
+        says = {node: beat.get("resources") if beat.get("running") else "heartbeat not running"
+                for node, beat in readings.items()}
+        views = "; ".join(f"{node} holds {', '.join(holding[node]) or 'nothing'} (heartbeat: "
+                          f"{'holds them here' if readings[node].get('holds') else 'not here'}, rscstatus {says[node]})"
+                          for node in readings)
+        if len(holders) > 1:
+            findings.append(finding("critical", "heartbeat.split_brain", ",".join(holders), obj, "held by one node",
+                                    views))
+        elif not holders and any(beat.get("running") for beat in readings.values()):
+            findings.append(finding("error", "heartbeat.not_held", ",".join(readings), obj, "held by one node",
+                                    views))
+        for node in holders:
+            missing = [name for name in resources if name not in holding[node]]
+            if missing:
+                findings.append(finding("error", "heartbeat.partial", node, obj, "every resource on the node holding "
+                                        "them", f"missing {', '.join(missing)}"))
+        for node, said in says.items():
+            claims = bool(readings[node].get("holds"))
+            if claims != (node in holders) and not (len(holders) > 1 and node in holders):
+                findings.append(finding("error", "heartbeat.disagrees", node, obj,
+                                        "heartbeat saying it holds them where they are held",
+                                        f"{node} holds {', '.join(holding[node]) or 'nothing'}, heartbeat: "
+                                        f"{'holds them here' if claims else 'not here'} (rscstatus {said})"))
+    return findings
+
+
+def proxy_findings(nodes: dict) -> list[dict]:
+    """Per nginx proxy of a pair (a `proxy` reading: node_state's `files` for the configuration the role declares
+    and `active`, whether nginx runs): nginx running with the declared configuration - an error on the node
+    holding a VIP of its keepalived instances, a warning on the other (it serves after a failover)."""
+    findings = []
+    for node, seen in sorted(nodes.items()):
+        proxy = seen.get("proxy")
+        if not proxy:
+            continue
+        vips = {vip_address(vip) for inst in ((seen.get("vrrp") or {}).get("instances") or {}).values()
+                for vip in inst.get("vips", [])}
+        holding = sorted(vip for vip in vips if node in held(nodes, vip))
+        severity, role = ("error", f"holding {', '.join(holding)}") if holding else ("warning", "not holding a VIP")
+        if not proxy.get("active"):
+            findings.append(finding(severity, "nginx.down", node, f"nginx ({role})", "running", "not running"))
+        for path, state in sorted((proxy.get("files") or {}).items()):
+            if not state.get("same"):
+                findings.append(finding(severity, "nginx.config", node, f"{path} ({role})",
+                                        "the declared configuration",
+                                        "a different file" if state.get("exists") else "no such file"))
+    return findings
+
+
+def prerequisite_findings(nodes: dict) -> list[dict]:
+    """Per node with a `prereqs` reading (what ntp_prereqs' state.yml read: name, uname, hosts (whether /etc/hosts
+    holds the cluster's block), entries ([{name, address}] of the cluster), resolved (node_state's names), files
+    (chrony's files: {path: {same}}), chrony (whether the role keeps time), unit (chrony's, node_state's reading),
+    max_offset, probe (ntp_offset's result against its sources, or None)): the node's name its uname -n, every
+    cluster node's name resolving first to its declared address, chrony running with the declared files, its clock
+    within max_offset of each source; and every two nodes asking a common source within the sum of their
+    max_offset of each other."""
+    findings, offsets = [], {}
+    for node, seen in sorted(nodes.items()):
+        pre = seen.get("prereqs")
+        if not pre:
+            continue
+        if pre.get("name") != pre.get("uname"):
+            findings.append(finding("error", "names.uname", node, "the node's name", str(pre.get("name")),
+                                    f"uname -n {pre.get('uname')}"))
+        if not pre.get("hosts"):
+            findings.append(finding("error", "names.hosts", node, "/etc/hosts", "the cluster's block as declared",
+                                    "missing or different"))
+        for entry in pre.get("entries") or []:
+            resolved = (pre.get("resolved") or {}).get(entry["name"]) or []
+            if resolved[:1] != [entry["address"]]:
+                findings.append(finding("error", "names.resolve", node, f"name {entry['name']}",
+                                        f"resolving first to {entry['address']}",
+                                        f"resolves to {', '.join(resolved)}" if resolved else "does not resolve"))
+        if not pre.get("chrony"):
+            continue
+        if (pre.get("unit") or {}).get("active") != "active":
+            findings.append(finding("error", "time.chrony", node, "chrony", "running",
+                                    (pre.get("unit") or {}).get("active") or "not installed"))
+        for path, state in sorted((pre.get("files") or {}).items()):
+            if not state.get("same"):
+                findings.append(finding("error", "time.config", node, path, "the declared configuration",
+                                        "a different file" if state.get("exists") else "no such file"))
+        limit = float(pre.get("max_offset") or 0)
+        for source in (pre.get("probe") or {}).get("sources") or []:
+            if source.get("offset") is None:
+                findings.append(finding("error", "time.source", node, f"time source {source['server']}",
+                                        "answering NTP", source.get("error") or "no answer"))
+                continue
+            offsets.setdefault(source["server"], {})[node] = (source["offset"], limit)
+            if abs(source["offset"]) > limit:
+                findings.append(finding("error", "time.offset", node, f"clock against {source['server']}",
+                                        f"within {number_text(limit)} s", offset_text(source["offset"])))
+    pairs = {}
+    for server, measured in sorted(offsets.items()):
+        for one, (offset_one, limit_one) in measured.items():
+            for other, (offset_other, limit_other) in measured.items():
+                # offset: the source's time minus the node's; one is ahead of the other by their difference.
+                ahead = offset_other - offset_one
+                if one < other and (one, other) not in pairs and abs(ahead) > limit_one + limit_other:
+                    pairs[(one, other)] = finding(
+                        "error", "time.pair", f"{one},{other}", f"clocks of {one} and {other} (through {server})",
+                        f"within {number_text(limit_one + limit_other)} s of each other",
+                        f"{one} {abs(ahead):.6f} s {'ahead of' if ahead > 0 else 'behind'} {other}")
+    return findings + list(pairs.values())
+
+
+def audit_findings(nodes: dict) -> list[dict]:
+    """Every finding over the nodes' readings ({node: {vrrp, vips, and where they apply table, realserver,
+    heartbeat, proxy, prereqs}}), the worst first."""
+    def part(key: str) -> dict:
+        return {node: seen[key] for node, seen in nodes.items() if seen.get(key)}
+    found = (vrrp_findings(nodes) + vip_findings(nodes) + ipvs_findings(part("table"))
+             + realserver_findings(part("realserver")) + heartbeat_findings(nodes) + proxy_findings(nodes)
+             + prerequisite_findings(nodes))
     return sorted(found, key=lambda item: (SEVERITIES.index(item["severity"]), item["check"], item["object"]))
 
 

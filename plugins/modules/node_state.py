@@ -80,6 +80,33 @@ options:
     type: bool
     default: false
     version_added: 0.2.0
+  names:
+    description: Host names to resolve as the node resolves them (C(/etc/hosts), then whatever C(nsswitch.conf)
+      names), IPv4, in the resolver's order (as C(getent hosts) lists them).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.2.0
+  connect:
+    description: TCP ports this node should reach; each is connected to once and closed at once (no data sent).
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.2.0
+    suboptions:
+      host:
+        description: An address or a name.
+        type: str
+        required: true
+      port:
+        description: The TCP port.
+        type: int
+        required: true
+  connect_timeout:
+    description: Seconds each of O(connect) may take; the connections are tried together.
+    type: float
+    default: 2
+    version_added: 0.2.0
 seealso:
   - module: ansible.builtin.stat
   - module: ansible.builtin.service_facts
@@ -177,6 +204,17 @@ routes:
   type: list
   elements: dict
   sample: [{"dst": "default", "gateway": "198.51.100.10", "dev": "vec1"}]
+names:
+  description: Each name of O(names), the IPv4 addresses it resolves to on the node, first the one a client
+    connects to (empty when it does not resolve).
+  returned: always
+  type: dict
+  sample: {"dir1": ["192.0.2.11"]}
+connect:
+  description: Each of O(connect) as C(host:port), whether a TCP connection opened within O(connect_timeout).
+  returned: always
+  type: dict
+  sample: {"192.0.2.21:80": true}
 node:
   description: The node's name and links, with O(node).
   returned: when O(node) is true
@@ -193,6 +231,8 @@ node:
 
 import json
 import os
+import socket
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -222,6 +262,12 @@ ARGUMENT_SPEC = {
     "node": {"type": "bool", "default": False},
     "sysctls": {"type": "list", "elements": "str", "default": []},
     "routes": {"type": "bool", "default": False},
+    "names": {"type": "list", "elements": "str", "default": []},
+    "connect": {"type": "list", "elements": "dict", "default": [], "options": {
+        "host": {"type": "str", "required": True},
+        "port": {"type": "int", "required": True},
+    }},
+    "connect_timeout": {"type": "float", "default": 2},
 }
 
 
@@ -244,6 +290,23 @@ def read_packages(module: AnsibleModule, names: list[str]) -> dict:
     return packages_state(names, parse_rpm(out))
 
 
+def resolve(name: str) -> list[str]:
+    """The name's IPv4 addresses in the resolver's order (as `getent hosts` gives them; getaddrinfo would sort
+    them)."""
+    try:
+        return socket.gethostbyname_ex(name)[2]
+    except (OSError, UnicodeError):
+        return []
+
+
+def answers(host: str, port: int, timeout: float) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
@@ -253,7 +316,8 @@ def main() -> None:
                 + ([mode_problem(index, item["mode"])] if item["mode"] is not None else []) if problem]
     if problems:
         module.fail_json(msg="; ".join(problems))
-    result: dict = {"changed": False, "files": {}, "units": {}, "packages": {}, "sysctls": {}}
+    result: dict = {"changed": False, "files": {}, "units": {}, "packages": {}, "sysctls": {}, "names": {},
+                    "connect": {}}
     for item in params["files"]:
         try:
             result["files"][item["path"]] = file_state(item)
@@ -270,6 +334,12 @@ def main() -> None:
     if params["routes"]:
         ip = module.get_bin_path("ip", required=True)
         result["routes"] = json.loads(run(module, [ip, "-j", "route", "show", "default"]) or "[]")
+    result["names"] = {name: resolve(name) for name in params["names"]}
+    if params["connect"]:
+        targets = sorted({(item["host"], item["port"]) for item in params["connect"]})
+        with ThreadPoolExecutor(max_workers=min(len(targets), 32)) as pool:
+            reached = pool.map(lambda target: answers(*target, params["connect_timeout"]), targets)
+        result["connect"] = {f"{host}:{port}": ok for (host, port), ok in zip(targets, reached)}
     if params["node"]:
         ip = module.get_bin_path("ip", required=True)
         result["node"] = {"name": os.uname().nodename, "links": json.loads(run(module, [ip, "-j", "link", "show"]))}

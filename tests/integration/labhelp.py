@@ -17,7 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / ".build/collections"))
 
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._audit import report_lines  # noqa: E402
 from labctl import topology  # noqa: E402
 
 
@@ -167,6 +169,11 @@ def answers(address: str, count: int, ports: tuple[int, ...] = (80,)) -> list[st
 
 def requests(address: str, count: int, ports: tuple[int, ...] = (80,)) -> collections.Counter:
     return collections.Counter(answers(address, count, ports))
+
+
+def audit_report(findings: list[dict]) -> str:
+    """The findings as the audit's report prints them."""
+    return "\n".join(report_lines(findings))
 
 
 def run_audit(run, *args: str, ok: bool = True, **options) -> tuple:

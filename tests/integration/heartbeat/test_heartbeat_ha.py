@@ -17,7 +17,17 @@ import re
 import time
 
 import pytest
-from labhelp import assert_converged, assert_refused_unchanged, converge, host_state, lab, recap, role_alone
+from labhelp import (
+    assert_converged,
+    assert_refused_unchanged,
+    audit_report,
+    converge,
+    host_state,
+    lab,
+    recap,
+    role_alone,
+    run_audit,
+)
 from vipwatch import Watch, holder, measure, report, restarted
 from vipwatch import summary as all_figures
 
@@ -98,6 +108,27 @@ def test_the_pair_converges_idempotent_and_check_mode_changes_nothing(pair):
         assert "ii" not in installed
     state = settled("dir1")
     assert state["dir1"]["resources"] in ("all", "local")
+
+
+def test_the_audit_finds_nothing_then_names_the_resources_started_on_both_nodes(pair, playbook):
+    """playbooks/audit.yml on the settled pair: no finding, nothing changed. Then the VIP and nginx started by hand on
+    dir2 as well: a split brain, each node named with what it holds and whether heartbeat says it holds them."""
+    settled("dir1")
+    result, findings, seconds = run_audit(playbook)
+    print(f"\nthe audit on the heartbeat pair: {len(findings)} findings in {seconds:.0f} s")
+    assert findings == [] and "no findings" in result.stdout, findings
+    assert recap(result.stdout) == dict.fromkeys(("dir1", "dir2", "client"), 0), result.stdout[-2000:]
+    ssh("dir2", f"ip addr add {VIP}/24 dev vec0 && systemctl start nginx")
+    try:
+        result, findings, _seconds = run_audit(playbook, ok=False)
+    finally:
+        ssh("dir2", f"ip addr del {VIP}/24 dev vec0; systemctl stop nginx")
+    print("\nheartbeat's resources started on dir2 too:\n" + audit_report(findings))
+    assert [(item["severity"], item["check"], item["node"]) for item in findings] == [
+        ("critical", "heartbeat.split_brain", "dir1,dir2")], findings
+    assert f"dir1 holds VIP {VIP}, nginx (heartbeat: holds them here" in findings[0]["seen"], findings[0]
+    assert f"dir2 holds VIP {VIP}, nginx (heartbeat: not here" in findings[0]["seen"], findings[0]
+    settled("dir1")
 
 
 def test_bad_input_is_refused_before_anything_changes(pair, playbook):

@@ -15,7 +15,17 @@ import json
 import time
 
 import pytest
-from labhelp import ROOT, assert_refused_unchanged, host_state, lab, recap, requests, role_alone, run_audit
+from labhelp import (
+    ROOT,
+    assert_refused_unchanged,
+    audit_report,
+    host_state,
+    lab,
+    recap,
+    requests,
+    role_alone,
+    run_audit,
+)
 from vipwatch import Watch, report, restarted
 from vipwatch import holder as holder_of
 from vipwatch import measure as measure_vip
@@ -81,6 +91,19 @@ def test_the_audit_finds_nothing_on_the_pair(pair, playbook):
     result, findings, seconds = run_audit(playbook)
     print(f"\nthe audit on the nginx pair (VI_web, 192.0.2.80): {len(findings)} findings in {seconds:.0f} s")
     assert findings == [] and "no findings" in result.stdout, findings
+
+
+def test_the_audit_names_a_proxy_configuration_edited_by_hand(pair, playbook):
+    """A line appended by hand to dir1's http.conf (dir1 holds the VIP): an error naming the file; nothing else."""
+    live = "/etc/nginx/linux-cluster/http.conf"
+    ssh("dir1", f"cp -p {live} /run/http.conf.kept && echo '# edited by hand' >> {live}")
+    try:
+        _result, findings, _seconds = run_audit(playbook, ok=False)
+    finally:
+        ssh("dir1", f"mv /run/http.conf.kept {live}")
+    print("\nhttp.conf edited by hand on dir1:\n" + audit_report(findings))
+    assert [(item["severity"], item["check"], item["node"], item["object"]) for item in findings] == [
+        ("error", "nginx.config", "dir1", f"{live} (holding 192.0.2.80)")], findings
 
 
 def test_requests_are_spread_as_each_upstream_says(pair):

@@ -19,7 +19,17 @@ import subprocess
 import time
 
 import pytest
-from labhelp import ROOT, assert_refused_unchanged, host_state, lab, operator_firewall, recap, requests, run_audit
+from labhelp import (
+    ROOT,
+    assert_refused_unchanged,
+    audit_report,
+    host_state,
+    lab,
+    operator_firewall,
+    recap,
+    requests,
+    run_audit,
+)
 from vipwatch import holder as holder_of
 from vipwatch import wait_for_holders
 
@@ -328,6 +338,23 @@ def test_a_clock_stepped_beyond_the_threshold_is_caught(site, playbook):
     print(f"\nrs1's clock stepped 5 s ahead: caught after {caught_s:.0f} s, offset {found.group(1)} s; stepped back "
           f"by chrony, the prerequisites passed again in {time.monotonic() - started:.0f} s")
     assert -5.1 < float(found.group(1)) < -1, found.group(0)
+
+
+def test_the_audit_names_a_clock_stepped_beyond_the_threshold(site, ansible_playbook):
+    """chrony stopped on rs1 and its clock put 5 s ahead: the audit names chrony, rs1's clock against the lab's time
+    source and against every other node asking that source; chrony started again steps it back and the audit is
+    clean."""
+    lab("ssh", "rs1", "systemctl stop chrony && date -s '+5 seconds' >/dev/null")
+    try:
+        _result, findings, _seconds = audit(ansible_playbook, ok=False)
+    finally:
+        lab("ssh", "rs1", "systemctl start chrony && chronyc waitsync 10 0 0 1 >/dev/null; chronyc makestep >/dev/null")
+    print("\nchrony stopped on rs1, its clock stepped 5 s ahead:\n" + audit_report(findings))
+    assert sorted(checks(findings)) == [("time.chrony", "rs1"), ("time.offset", "rs1"), ("time.pair", "dir1,rs1"),
+                                        ("time.pair", "dir2,rs1"), ("time.pair", "rs1,rs2")], findings
+    offset = next(item for item in findings if item["check"] == "time.offset")
+    assert offset["object"] == f"clock against {TIME_SOURCE}" and -5.1 < float(offset["seen"].split()[0]) < -4.5, offset
+    assert audit(ansible_playbook)[1] == []
 
 
 @pytest.mark.parametrize("variables, problems", BAD_PREREQS)

@@ -21,9 +21,12 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._audit import (
     REALSERVER_SYSCTL_INTERFACES,
     REALSERVER_SYSCTLS,
     audit_findings,
-    health_probes,
+    heartbeat_findings,
     ipvs_findings,
+    prerequisite_findings,
+    proxy_findings,
     realserver_findings,
+    realserver_probes,
     realserver_sysctls,
     report_lines,
     summary,
@@ -237,42 +240,57 @@ def test_every_kind_of_drift_is_named():
     ]
 
 
+def answering(silent=()) -> dict:
+    """node_state's connect result for every probe of DECLARED, the hosts in `silent` not answering."""
+    return {f"{probe['host']}:{probe['port']}": probe["host"] not in silent for probe in realserver_probes(DECLARED)}
+
+
 def test_a_realserver_keepalived_took_out_is_down_not_drift():
     def deleted(services):
         services[0]["realservers"].pop(0)
-    obj = "tcp 192.0.2.50:80 -> 192.0.2.21:80"
-    table = {"owner": "keepalived", "declared": DECLARED, "live": live_table(deleted), "probed": [obj],
-             "answered": []}
+    table = {"owner": "keepalived", "declared": DECLARED, "live": live_table(deleted),
+             "connect": answering(silent=("192.0.2.21",))}
     assert [(item["severity"], item["check"], item["object"]) for item in ipvs_findings({"dir1": table})] == [
         ("warning", "ipvs.realserver_down", "tcp 192.0.2.50:80 -> 192.0.2.21:80")]
-    table["answered"] = [obj]
+    # In the table, not answering: keepalived's check has yet to take it out.
+    table["live"] = live_table()
+    assert [(item["severity"], item["check"], item["object"]) for item in ipvs_findings({"dir1": table})] == [
+        ("warning", "ipvs.realserver_silent", "tcp 192.0.2.50:80 -> 192.0.2.21:80")]
+    table.update(connect=answering(), live=live_table(deleted))
     assert [(item["severity"], item["check"]) for item in ipvs_findings({"dir1": table})] == [
         ("error", "ipvs.missing_realserver")]
-    static = dict(table, owner="static", answered=[])
-    assert [item["check"] for item in ipvs_findings({"dir1": static})] == ["ipvs.missing_realserver"]
+    static = dict(table, owner="static", connect=answering(silent=("192.0.2.21",)))
+    assert [(item["severity"], item["check"], item["object"]) for item in ipvs_findings({"dir1": static})] == [
+        ("error", "ipvs.missing_realserver", "tcp 192.0.2.50:80 -> 192.0.2.21:80")]
     assert [item["check"] for item in ipvs_findings({"dir1": {"declared": DECLARED, "live": {"available": False}}})] \
         == ["ipvs.unavailable"]
 
 
-def test_the_health_check_is_asked_where_it_connects():
+def test_a_realserver_of_a_static_table_that_does_not_answer_is_an_error():
+    table = {"owner": "static", "declared": DECLARED, "live": live_table(),
+             "connect": answering(silent=("192.0.2.22",))}
+    assert [(item["severity"], item["check"], item["object"], item["expected"], item["seen"])
+            for item in ipvs_findings({"dir1": table})] == [
+        ("error", "ipvs.realserver_silent", "tcp 192.0.2.50:80 -> 192.0.2.22:80", "answering on 192.0.2.22:80",
+         "in the table, no answer")]
+    # Not asked (no answer recorded): nothing said.
+    assert ipvs_findings({"dir1": dict(table, connect={})}) == []
+
+
+def test_the_realservers_are_asked_where_their_health_check_connects():
     declared = copy.deepcopy(DECLARED)
     declared[0]["health_check"] = {"type": "http", "path": "/"}
     declared[1]["health_check"] = {"type": "http", "port": 80}
     declared[1]["realservers"].append({"address": "192.0.2.22", "health_check": {"connect_ip": "198.51.100.22"}})
-
-    def everything_out(services):
-        for svc in services:
-            svc["realservers"] = []
-    live = live_table(everything_out)["services"]
-    assert health_probes(declared, live) == [
+    assert realserver_probes(declared) == [
         {"object": "tcp 192.0.2.50:80 -> 192.0.2.21:80", "host": "192.0.2.21", "port": 80},
         {"object": "tcp 192.0.2.50:80 -> 192.0.2.22:80", "host": "192.0.2.22", "port": 80},
         {"object": "fwmark 10 -> 192.0.2.21:0", "host": "192.0.2.21", "port": 80},
         {"object": "fwmark 10 -> 192.0.2.22:0", "host": "198.51.100.22", "port": 80},
     ]
-    assert health_probes(DECLARED, live)[-1] == {"object": "tcp 192.0.2.50:80 -> 192.0.2.22:80", "host": "192.0.2.22",
-                                                 "port": 80}
-    assert health_probes(DECLARED, live_table()["services"]) == []
+    # A firewall-mark service's real server without a check port is not asked.
+    assert [probe["object"] for probe in realserver_probes(DECLARED)] == [
+        "tcp 192.0.2.50:80 -> 192.0.2.21:80", "tcp 192.0.2.50:80 -> 192.0.2.22:80"]
 
 
 def test_the_audit_expects_what_the_realserver_roles_set():
@@ -311,3 +329,87 @@ def test_realservers_hold_what_their_mode_needs():
     assert [(item["check"], item["seen"]) for item in realserver_findings({"rs2": nat})] == [
         ("realserver.gateway", "through 198.51.100.11")]
     assert realserver_findings({"rs2": dict(nat, routes=[{"dst": "default", "gateway": "198.51.100.10"}])}) == []
+
+
+def beat(node: str, resources: str = "none", holds=(), running=True, **changes) -> dict:
+    """A heartbeat node's readings: heartbeat_info's, its units, its vip_info for the pair's VIP."""
+    reading = {"running": running, "resources": resources if running else None, "holds": running and resources == "all",
+               "nodes": {"dir1": "active", "dir2": "active"} if running else {}, "peers": ["dir1", "dir2"],
+               "vips": ["192.0.2.85"], "services": ["nginx"],
+               "units": {"nginx": {"active": "active" if "nginx" in holds else "inactive"}}, **changes}
+    held_on = ["eth0"] if "vip" in holds else []
+    return {"heartbeat": reading, "vips": {"addresses": {"192.0.2.85": {"held_on": held_on}}}}
+
+
+def checks(found: list[dict]) -> list[tuple]:
+    return [(item["severity"], item["check"], item["node"], item["seen"]) for item in found]
+
+
+def test_heartbeat_resources_on_the_one_node_heartbeat_names():
+    assert heartbeat_findings({"dir1": beat("dir1", "all", ("vip", "nginx")), "dir2": beat("dir2")}) == []
+    both = {"dir1": beat("dir1", "all", ("vip", "nginx")), "dir2": beat("dir2", "none", ("vip", "nginx"))}
+    assert checks(heartbeat_findings(both)) == [
+        ("critical", "heartbeat.split_brain", "dir1,dir2",
+         "dir1 holds VIP 192.0.2.85, nginx (heartbeat: holds them here, rscstatus all); "
+         "dir2 holds VIP 192.0.2.85, nginx (heartbeat: not here, rscstatus none)")]
+    assert audit_findings(both)[0]["check"] == "heartbeat.split_brain"
+    partial = {"dir1": beat("dir1", "all", ("vip",)), "dir2": beat("dir2")}
+    assert checks(heartbeat_findings(partial)) == [
+        ("error", "heartbeat.partial", "dir1", "missing nginx")]
+    # Held where heartbeat does not say so; heartbeat saying so where nothing is held.
+    moved = {"dir1": beat("dir1", "all"), "dir2": beat("dir2", "none", ("vip", "nginx"))}
+    assert [item[:3] for item in checks(heartbeat_findings(moved))] == [
+        ("error", "heartbeat.disagrees", "dir1"), ("error", "heartbeat.disagrees", "dir2")]
+    dead = {"dir1": beat("dir1", "all", ("vip", "nginx"), nodes={"dir1": "active", "dir2": "dead"}),
+            "dir2": beat("dir2", running=False)}
+    assert checks(heartbeat_findings(dead)) == [
+        ("error", "heartbeat.peer_dead", "dir1", "dead"), ("error", "heartbeat.down", "dir2", "not running")]
+    nobody = {"dir1": beat("dir1"), "dir2": beat("dir2")}
+    assert [item[:2] for item in checks(heartbeat_findings(nobody))] == [("error", "heartbeat.not_held")]
+
+
+def proxy(node: str, holding: bool, active=True, same=True) -> dict:
+    return {"vrrp": {"instances": {"VI_web": instance("MASTER" if holding else "BACKUP", 150 if holding else 100)}},
+            "vips": vips(node, ["eth0"] if holding else []),
+            "proxy": {"active": active, "files": {"/etc/nginx/nginx.conf": {"exists": True, "same": same}}}}
+
+
+def test_the_proxy_holding_the_vip_runs_the_declared_configuration():
+    assert proxy_findings({"dir1": proxy("dir1", True), "dir2": proxy("dir2", False)}) == []
+    found = proxy_findings({"dir1": proxy("dir1", True, same=False), "dir2": proxy("dir2", False, active=False)})
+    assert [(item["severity"], item["check"], item["node"], item["object"]) for item in found] == [
+        ("error", "nginx.config", "dir1", "/etc/nginx/nginx.conf (holding 192.0.2.50)"),
+        ("warning", "nginx.down", "dir2", "nginx (not holding a VIP)")]
+
+
+def prereqs(name: str, offset: float = 0.001, **changes) -> dict:
+    entries = [{"name": "dir1", "address": "192.0.2.11"}, {"name": "rs1", "address": "192.0.2.21"}]
+    return {"prereqs": {"name": name, "uname": name, "hosts": True, "entries": entries,
+                        "resolved": {entry["name"]: [entry["address"]] for entry in entries}, "chrony": True,
+                        "unit": {"active": "active"}, "max_offset": 0.1,
+                        "files": {"/etc/chrony/conf.d/linux-cluster.conf": {"same": True}},
+                        "probe": {"sources": [{"server": "192.0.2.100", "offset": offset, "delay": 0.001}]},
+                        **changes}}
+
+
+def test_names_and_clocks_as_the_prerequisites_declare():
+    assert prerequisite_findings({"dir1": prereqs("dir1"), "rs1": prereqs("rs1", -0.002)}) == []
+    # rs1's clock stepped 5 s ahead (the source's time minus rs1's is -5 s), chrony stopped.
+    stepped = {"dir1": prereqs("dir1"), "rs1": prereqs("rs1", -5.0, unit={"active": "inactive"})}
+    assert [(item["check"], item["node"], item["object"], item["expected"], item["seen"])
+            for item in prerequisite_findings(stepped)] == [
+        ("time.chrony", "rs1", "chrony", "running", "inactive"),
+        ("time.offset", "rs1", "clock against 192.0.2.100", "within 0.1 s", "-5.000000 s"),
+        ("time.pair", "dir1,rs1", "clocks of dir1 and rs1 (through 192.0.2.100)", "within 0.2 s of each other",
+         "dir1 5.001000 s behind rs1")]
+    wrong = {"dir1": prereqs("dir1", uname="localhost", hosts=False,
+                             resolved={"dir1": ["127.0.1.1", "192.0.2.11"], "rs1": []},
+                             probe={"sources": [{"server": "192.0.2.100", "error": "no answer within 1 s"}]})}
+    assert [(item["check"], item["object"], item["seen"]) for item in prerequisite_findings(wrong)] == [
+        ("names.uname", "the node's name", "uname -n localhost"),
+        ("names.hosts", "/etc/hosts", "missing or different"),
+        ("names.resolve", "name dir1", "resolves to 127.0.1.1, 192.0.2.11"),
+        ("names.resolve", "name rs1", "does not resolve"),
+        ("time.source", "time source 192.0.2.100", "no answer within 1 s")]
+    # Without chrony kept by the role, no time check.
+    assert prerequisite_findings({"rs1": prereqs("rs1", -5.0, chrony=False)}) == []
