@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,6 +21,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / ".build/collections"))
 
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._audit import report_lines  # noqa: E402
+from labctl import host as labhost  # noqa: E402
 from labctl import topology  # noqa: E402
 
 
@@ -122,6 +124,13 @@ def host_state(name: str, *commands: str) -> str:
     return lab("ssh", name, "; ".join(f"echo '## {command}'; {command}" for command in script))
 
 
+def assert_unchanged(before: dict, after: dict, hosts) -> None:
+    """Each of `hosts` in the same state (host_state) after as before; the difference shown when not."""
+    for name in hosts:
+        assert after[name] == before[name], (name, "\n".join(difflib.unified_diff(
+            before[name].splitlines(), after[name].splitlines(), "before", "after", lineterm="")))
+
+
 def assert_refused_unchanged(result, hosts: tuple[str, ...], before: dict, after: dict, problems: list[str],
                              secrets: tuple[str, ...] = ()) -> None:
     """A run refused at a preflight: it failed, named each problem, changed nothing on `hosts` (as ansible
@@ -131,9 +140,7 @@ def assert_refused_unchanged(result, hosts: tuple[str, ...], before: dict, after
         assert problem in result.stdout, (problem, result.stdout[-4000:])
     changed = recap(result.stdout)
     assert all(changed.get(host) == 0 for host in hosts), changed
-    for host in hosts:
-        assert after[host] == before[host], (host, "\n".join(difflib.unified_diff(
-            before[host].splitlines(), after[host].splitlines(), "before", "after", lineterm="")))
+    assert_unchanged(before, after, hosts)
     for secret in secrets:
         assert secret not in result.stdout + result.stderr
 
@@ -177,11 +184,24 @@ def audit_report(findings: list[dict]) -> str:
 
 
 def run_audit(run, *args: str, ok: bool = True, **options) -> tuple:
-    """playbooks/audit.yml through `run` (a playbook fixture): (the run, its findings from the JSON report, seconds)."""
+    """playbooks/audit.yml through `run` (a playbook fixture): (the run, its findings from the JSON report, seconds).
+    Every guest the lab runs has the same state after the run as before (host_state, with the daemons' process
+    ids): the audit changes nothing, whatever it finds."""
+    guests = sorted(labhost.running_guests(labhost.instance_dir()))
+    before = guest_states(guests)
     report = Path(tempfile.mkdtemp(prefix="lvs-audit.")) / "report.json"
     started = time.monotonic()
     result = run("playbooks/audit.yml", "-e", f"audit_report_file={report}", *args, ok=ok, **options)
     seconds = time.monotonic() - started
     findings = json.loads(report.read_text())["findings"]
     shutil.rmtree(report.parent)
+    assert_unchanged(before, guest_states(guests), guests)
     return result, findings, seconds
+
+
+def guest_states(guests: list[str]) -> dict[str, str]:
+    """host_state of each guest, with the cluster daemons' process ids, read on all of them at once."""
+    with ThreadPoolExecutor(max_workers=len(guests) or 1) as pool:
+        states = pool.map(lambda name: host_state(name, "systemctl show -p MainPID keepalived heartbeat nginx chrony"),
+                          guests)
+    return dict(zip(guests, states))

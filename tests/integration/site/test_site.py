@@ -103,11 +103,10 @@ def checks(findings: list[dict]) -> list[tuple[str, str]]:
 
 def test_the_audit_finds_nothing_on_the_healthy_cluster_and_changes_nothing(site, ansible_playbook):
     """Zero findings, exit status 0, in check mode too; every node's state (files, addresses, table, firewall,
-    sysctls, running services, keepalived's process) the same before and after."""
-    before = {node: host_state(node, "systemctl show -p MainPID keepalived") for node in NODES}
+    sysctls, running services, the daemons' processes) the same before and after (run_audit checks that on every
+    run)."""
     result, findings, seconds = audit(ansible_playbook)
     checked, checked_findings, checked_seconds = audit(ansible_playbook, "--check")
-    after = {node: host_state(node, "systemctl show -p MainPID keepalived") for node in NODES}
     table = [line.strip(' ",') for line in result.stdout.splitlines() if "VI_lvs" in line or "instance |" in line]
     print(f"\nthe audit on the healthy cluster: {len(findings)} findings in {seconds:.0f} s (check mode "
           f"{checked_seconds:.0f} s), Ansible's default strategy\n" + "\n".join(table))
@@ -115,8 +114,6 @@ def test_the_audit_finds_nothing_on_the_healthy_cluster_and_changes_nothing(site
     assert "no findings" in result.stdout and checked.returncode == 0
     assert any("dir1 MASTER 150, dir2 BACKUP 100" in line and "192.0.2.50: dir1" in line for line in table), table
     assert recap(result.stdout) == dict.fromkeys(NODES, 0), result.stdout[-2000:]
-    for node in NODES:
-        assert after[node] == before[node], node
 
 
 def test_the_audit_names_a_vip_added_by_hand_on_the_backup(site, ansible_playbook):
