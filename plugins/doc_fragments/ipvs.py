@@ -29,10 +29,11 @@ requirements:
   - C(ipvsadm) on the managed host.
   - A kernel with IPVS (C(CONFIG_IP_VS)); the module loads C(ip_vs) when it is not loaded yet.
 notes:
-  - The current table is read with C(ipvsadm -Sn) (and C(ipvsadm -Ln --thresholds) for connection thresholds),
-    every attribute is compared, and only what differs is changed.
-  - Several changes are applied as one C(ipvsadm -R) batch; the table is read again afterwards and the
-    module fails if it does not match what was declared.
+  - The current table is read from the kernel over generic netlink where it offers IPVS there (every attribute,
+    thresholds included, in one socket), otherwise with C(ipvsadm -Sn) and C(ipvsadm -Ln --thresholds); every
+    attribute is compared, and only what differs is changed.
+  - Several changes are applied as one C(ipvsadm -R) batch; the services the changes touched are read again
+    afterwards and the module fails if they do not match what was declared.
   - Addresses must be IP literals; IPv6 addresses are written plainly (V(2001:db8::1)), without brackets.
 """
 

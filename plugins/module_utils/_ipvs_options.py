@@ -66,7 +66,9 @@ class Option:
     keepalived: Callable[[dict], list[str]] | None = None
 
     def value_if_unset(self) -> Any:
-        return copy.deepcopy(self.default if self.default is not None else self.fallback)
+        value = self.default if self.default is not None else self.fallback
+        # A fresh copy only of what could be changed in place (a list of flags); a scalar is shared.
+        return copy.deepcopy(value) if isinstance(value, (list, dict)) else value
 
     def argument_spec(self) -> dict:
         spec: dict = {"type": self.type}

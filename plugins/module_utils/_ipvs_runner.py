@@ -8,8 +8,16 @@ import os
 import time
 
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import ordered, public_service, service_key
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_netlink import NetlinkUnavailable
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_netlink import (
+    read_services as netlink_services,
+)
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_netlink import (
+    read_table_and_connections as netlink_table,
+)
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import plan
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import (
+    _read_service_id,
     command_line,
     parse_list,
     parse_save,
@@ -20,6 +28,9 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import 
 )
 
 PROC_IPVS = "/proc/net/ip_vs"
+# The table is read over generic netlink where the kernel offers it (one socket, every attribute), else with
+# ipvsadm (two processes, two parses).
+READ_OVER_NETLINK = True
 LIST_COLUMNS = ("forwarding", "weight", "active_connections", "inactive_connections")
 THRESHOLD_COLUMNS = ("upper_threshold", "lower_threshold", "active_connections", "inactive_connections")
 
@@ -64,9 +75,14 @@ class IPVSAdm:
     def read_table_and_connections(self) -> tuple[dict, dict]:
         """The live table, every attribute included, and {(service key, rs key): connection counts}.
 
-        `ipvsadm -S` leaves thresholds out: they come from `-Ln --thresholds`, which also
-        counts each real server's active and inactive connections.
+        Over netlink where the kernel offers it. Otherwise with ipvsadm: `ipvsadm -S` leaves thresholds out,
+        they come from `-Ln --thresholds`, which also counts each real server's active and inactive connections.
         """
+        if READ_OVER_NETLINK:
+            try:
+                return netlink_table()
+            except NetlinkUnavailable:
+                pass
         table = parse_save(self.run(["-Sn"]))
         connections: dict = {}
         if any(svc["realservers"] for svc in table.values()):
@@ -83,6 +99,16 @@ class IPVSAdm:
 
     def read_table(self) -> dict:
         return self.read_table_and_connections()[0]
+
+    def read_services(self, keys: set, named: dict) -> dict:
+        """Only the services of `keys` ({key: a service of that identity} in `named`), as the kernel holds them
+        now: over netlink one by one, else the whole table read and cut down."""
+        if READ_OVER_NETLINK:
+            try:
+                return netlink_services([named[key] for key in ordered(keys)])
+            except NetlinkUnavailable:
+                pass
+        return {key: svc for key, svc in self.read_table().items() if key in keys}
 
     def read_connections(self, svc: dict) -> dict:
         """{rs_key: {'active_connections': n, 'inactive_connections': n, ...}} of one service."""
@@ -117,7 +143,12 @@ class Change:
         commands = plan(self.table, desired)
         if commands and not self.module.check_mode:
             self.ipvs.apply(commands)
-            left = plan(self.ipvs.read_table(), desired)
+            # What the commands touched, read back from the kernel and compared with the declaration.
+            touched = {service_key(_read_service_id(command, 1)[0]) for command in commands}
+            named = {**{key: self.table[key] for key in touched & self.table.keys()},
+                     **{key: desired[key] for key in touched & desired.keys()}}
+            wanted = {key: desired[key] for key in touched & desired.keys()}
+            left = plan(self.ipvs.read_services(touched, named), wanted)
             if left:
                 raise IPVSCommandError("ipvsadm accepted the changes but the table still differs; "
                                        "remaining: " + "; ".join(command_line(c) for c in left))

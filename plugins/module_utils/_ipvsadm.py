@@ -105,7 +105,7 @@ def parse_save_line(table: dict, tokens: list[str]) -> None:
             svc["persistence_netmask"] = full_prefix(svc["family"])
         table[service_key(svc)] = svc
     elif command == "-a":
-        svc = table.get(service_key(empty_service(**ident)))
+        svc = table.get(service_key(ident))
         if svc is None:
             raise IPVSParseError("real server listed before its service")
         if tokens[i] not in ("-r", "--real-server"):

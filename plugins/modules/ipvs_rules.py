@@ -14,6 +14,8 @@ description:
     real servers) converge with one ipvsadm process for the change.
   - Services that are not declared are left alone unless O(purge=true).
   - Optionally manages the IPVS connection timeouts (C(ipvsadm --set)).
+  - The task's C(invocation) gives O(services) as a count of services and real servers, not entry by entry; the
+    table is in RV(rules).
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - linux_cluster.lvs.ipvs
@@ -112,6 +114,8 @@ timeouts:
   sample: {"tcp": 900, "tcpfin": 120, "udp": 300}
 """
 
+import gc
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import RULES_INPUT, TIMEOUT_NAMES
@@ -132,6 +136,9 @@ def timeouts_line(timeouts: dict) -> str:
 
 
 def main() -> None:
+    # A large table is tens of thousands of small objects made and kept for the one run of this process: the
+    # cyclic garbage collector, which walks them again and again as they are made, would only cost time.
+    gc.disable()
     module = AnsibleModule(supports_check_mode=True, **RULES_INPUT.module_options())
     declared, timeouts = RULES_INPUT.checked(module)
     ipvs = IPVSAdm(module)
@@ -162,7 +169,12 @@ def main() -> None:
     result["rules"] = save_text(desired)
     result["service_count"] = len(desired)
     result["realserver_count"] = sum(len(svc["realservers"]) for svc in desired.values())
-    module.exit_json(**result)
+    # The arguments are not echoed back entry by entry (a large table's would double what the task returns and
+    # what Ansible scans for secrets); the result's `rules` is the table.
+    given = module.params["services"] or []
+    summary = (f"{len(given)} services, {sum(len(svc.get('realservers') or []) for svc in given)} real servers "
+               "(the table is in the result's rules)")
+    module.exit_json(**result, invocation={"module_args": {**module.params, "services": summary}})
 
 
 if __name__ == "__main__":
