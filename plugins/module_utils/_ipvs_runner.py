@@ -7,18 +7,12 @@ from __future__ import annotations
 import os
 import time
 
+from ansible_collections.linux_cluster.lvs.plugins.module_utils import _ipvs_netlink as netlink
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import ordered, public_service, service_key
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_netlink import NetlinkUnavailable
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_netlink import (
-    read_services as netlink_services,
-)
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_netlink import (
-    read_table_and_connections as netlink_table,
-)
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_plan import plan
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import (
-    _read_service_id,
     command_line,
+    command_service_key,
     parse_list,
     parse_save,
     parse_timeouts,
@@ -80,8 +74,8 @@ class IPVSAdm:
         """
         if READ_OVER_NETLINK:
             try:
-                return netlink_table()
-            except NetlinkUnavailable:
+                return netlink.read_table_and_connections()
+            except netlink.NetlinkUnavailable:
                 pass
         table = parse_save(self.run(["-Sn"]))
         connections: dict = {}
@@ -100,15 +94,15 @@ class IPVSAdm:
     def read_table(self) -> dict:
         return self.read_table_and_connections()[0]
 
-    def read_services(self, keys: set, named: dict) -> dict:
-        """Only the services of `keys` ({key: a service of that identity} in `named`), as the kernel holds them
-        now: over netlink one by one, else the whole table read and cut down."""
+    def read_services(self, named: dict) -> dict:
+        """Only the services `named` ({key: a service of that identity}), as the kernel holds them now: over
+        netlink one by one, else the whole table read and cut down."""
         if READ_OVER_NETLINK:
             try:
-                return netlink_services([named[key] for key in ordered(keys)])
-            except NetlinkUnavailable:
+                return netlink.read_services([named[key] for key in ordered(named)])
+            except netlink.NetlinkUnavailable:
                 pass
-        return {key: svc for key, svc in self.read_table().items() if key in keys}
+        return {key: svc for key, svc in self.read_table().items() if key in named}
 
     def read_connections(self, svc: dict) -> dict:
         """{rs_key: {'active_connections': n, 'inactive_connections': n, ...}} of one service."""
@@ -144,11 +138,9 @@ class Change:
         if commands and not self.module.check_mode:
             self.ipvs.apply(commands)
             # What the commands touched, read back from the kernel and compared with the declaration.
-            touched = {service_key(_read_service_id(command, 1)[0]) for command in commands}
-            named = {**{key: self.table[key] for key in touched & self.table.keys()},
-                     **{key: desired[key] for key in touched & desired.keys()}}
+            touched = {command_service_key(command) for command in commands}
             wanted = {key: desired[key] for key in touched & desired.keys()}
-            left = plan(self.ipvs.read_services(touched, named), wanted)
+            left = plan(self.ipvs.read_services({key: desired.get(key) or self.table[key] for key in touched}), wanted)
             if left:
                 raise IPVSCommandError("ipvsadm accepted the changes but the table still differs; "
                                        "remaining: " + "; ".join(command_line(c) for c in left))

@@ -61,6 +61,11 @@ def _read_service_id(tokens: list[str], i: int) -> tuple[dict, int]:
     raise IPVSParseError(f"unexpected service option {opt!r}")
 
 
+def command_service_key(command: list[str]) -> tuple:
+    """The key of the service an ipvsadm command (argument list without the program) acts on."""
+    return service_key(_read_service_id(command, 1)[0])
+
+
 def _read_settings(obj: dict, tokens: list[str], i: int, flags: dict, what: str) -> None:
     """Set obj's options from the flags in tokens[i:], as their declarations read them."""
     while i < len(tokens):

@@ -114,8 +114,6 @@ timeouts:
   sample: {"tcp": 900, "tcpfin": 120, "udp": 300}
 """
 
-import gc
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model import RULES_INPUT, TIMEOUT_NAMES
@@ -136,9 +134,6 @@ def timeouts_line(timeouts: dict) -> str:
 
 
 def main() -> None:
-    # A large table is tens of thousands of small objects made and kept for the one run of this process: the
-    # cyclic garbage collector, which walks them again and again as they are made, would only cost time.
-    gc.disable()
     module = AnsibleModule(supports_check_mode=True, **RULES_INPUT.module_options())
     declared, timeouts = RULES_INPUT.checked(module)
     ipvs = IPVSAdm(module)
