@@ -3,8 +3,9 @@
 Each round is one run of benchmarks/ipvs_rules.yml with Ansible's default strategy, as users run it: the floor (a
 task shipping the same argument to the guest, a module that does nothing with it), the module's apply to an empty
 director, its no-op re-run, a change of one real server's weight; then on the guest the bare `ipvsadm -Sn`, the
-bare `ipvsadm -R` of the whole table and one bare `ipvsadm -e`. Prints every round, the medians and the ratios the
-module is held to; the first round also measures the peak memory of the floor and of an apply on the guest.
+bare `ipvsadm -R` of the whole table and one bare `ipvsadm -e`. Prints every round (with the CPU steal during it),
+the medians and the ratios the module is held to; the first round also measures the peak memory of the floor, of
+ipvs_rules' argument validation alone and of an apply on the guest.
 With --profile, a no-op and an apply run once more on the guest inside one Python process with a clock around each
 phase of the module (benchmarks/ipvs_rules_phases.py), and the phases are printed. Figures, not pass or fail.
 
@@ -36,7 +37,21 @@ def large_services(services: int, realservers: int) -> list[dict]:
             for index in range(services)]
 
 
+def cpu_times() -> tuple[int, int]:
+    """(all, steal) jiffies of this machine: the share of its CPU its hypervisor kept for others in a round."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return sum(fields), fields[7]
+
+
 def playbook(variables: dict, host: str) -> dict:
+    total, steal = cpu_times()
+    figures = run_playbook(variables, host)
+    total_after, steal_after = cpu_times()
+    figures["steal_pct"] = 100.0 * (steal_after - steal) / max(total_after - total, 1)
+    return figures
+
+
+def run_playbook(variables: dict, host: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-ipvs.") as tmp:
         figures = Path(tmp) / "figures.json"
         given = Path(tmp) / "vars.json"
@@ -112,12 +127,13 @@ def main() -> None:
     edited[0]["realservers"][0]["weight"] += 100
     rounds = [playbook({"services": services, "edited": edited, "memory": index == 0}, args.host)
               for index in range(args.rounds)]
-    names = ("floor_s", "apply_s", "noop_s", "edit_s", "dump_s", "restore_s", "one_edit_s")
+    names = ("floor_s", "apply_s", "noop_s", "edit_s", "dump_s", "restore_s", "one_edit_s", "steal_pct")
     median = {name: statistics.median(figures[name] for figures in rounds) for name in names}
     print(f"ipvs_rules, {args.services} services x {args.realservers} real servers ({int(rounds[0]['lines'])} "
           f"lines, {int(rounds[0]['table_bytes']) // 1024} KiB as ipvsadm -Sn prints it), on {args.host}, "
           f"{args.rounds} rounds (seconds)")
-    print("  round " + " ".join(f"{name[:-2]:>9}" for name in names))
+    print("  round " + " ".join(f"{name.rsplit('_', 1)[0]:>9}" for name in names) + "  (steal: % of this machine's "
+          "CPU its hypervisor kept for others during the round)")
     for index, figures in enumerate(rounds, 1):
         print(f"  {index:5} " + " ".join(f"{figures[name]:9.2f}" for name in names))
     print("  median " + " ".join(f"{median[name]:8.2f}" for name in names)[1:])
@@ -126,10 +142,13 @@ def main() -> None:
         print(f"  {name:6} {median[name + '_s']:6.2f} s = {achieved[name]:.2f} x ({floor}), target <= {target}")
     memory = rounds[0]["rss_kib"]
     if memory:
-        own = memory["apply"] - memory["floor"]
+        own, validation = memory["apply"] - memory["floor"], memory["validated"] - memory["floor"]
+        text = rounds[0]["table_bytes"] / 1024
         print(f"  peak memory on the guest: apply {memory['apply'] / 1024:.1f} MiB, the floor "
-              f"{memory['floor'] / 1024:.1f} MiB; the module's own {own / 1024:.1f} MiB = "
-              f"{own * 1024 / rounds[0]['table_bytes']:.1f} x the table's text")
+              f"{memory['floor'] / 1024:.1f} MiB; the module's own {own / 1024:.1f} MiB = {own / text:.1f} x the "
+              f"table's text, of which AnsibleModule's validation of the arguments {validation / 1024:.1f} MiB "
+              f"({validation / text:.1f} x) and the module's work {(own - validation) / 1024:.1f} MiB "
+              f"({(own - validation) / text:.1f} x)")
     if args.profile:
         print("the module's phases on the guest (seconds, calls; a phase inside another counts in both):\n"
               + phases(args.host, services))

@@ -19,7 +19,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.linux_cluster.lvs.plugins.module_utils import _input, _ipvs_runner
+from ansible_collections.linux_cluster.lvs.plugins.module_utils import _input, _ipvs_netlink, _ipvs_runner
 from ansible_collections.linux_cluster.lvs.plugins.modules import ipvs_rules
 
 # (label, where the name is looked up, the name)
@@ -28,7 +28,7 @@ PHASES = (
     ("argument validation (AnsibleModule)", AnsibleModule, "__init__"),
     ("input check (declared_services)", _input.ModuleInput, "checked"),
     ("read the table", _ipvs_runner.IPVSAdm, "read_table_and_connections"),
-    ("  over netlink", _ipvs_runner, "netlink_table"),
+    ("  over netlink", _ipvs_netlink, "read_table_and_connections"),
     ("  parse ipvsadm -Sn", _ipvs_runner, "parse_save"),
     ("  parse ipvsadm -Ln", _ipvs_runner, "parse_list"),
     ("ipvsadm processes (reads and apply)", _ipvs_runner.IPVSAdm, "run"),
@@ -36,6 +36,7 @@ PHASES = (
     ("plan", _ipvs_runner, "plan"),
     ("render the restore script", _ipvs_runner, "restore_script"),
     ("apply", _ipvs_runner.IPVSAdm, "apply"),
+    ("  real-server changes over netlink", _ipvs_netlink, "change_realservers"),
     ("rules text (result)", ipvs_rules, "save_text"),
     ("exit_json (result out)", AnsibleModule, "exit_json"),
 )

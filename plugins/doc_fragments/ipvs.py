@@ -32,8 +32,11 @@ notes:
   - The current table is read from the kernel over generic netlink where it offers IPVS there (every attribute,
     thresholds included, in one socket), otherwise with C(ipvsadm -Sn) and C(ipvsadm -Ln --thresholds); every
     attribute is compared, and only what differs is changed.
-  - Several changes are applied as one C(ipvsadm -R) batch; the services the changes touched are read again
-    afterwards and the module fails if they do not match what was declared.
+  - Changes of real servers alone (added, edited, deleted) are sent to the kernel over generic netlink, as
+    C(ipvsadm -a), C(-e) and C(-d) send them, without starting a process; any other change, or every change
+    where the kernel offers no IPVS netlink family, goes through C(ipvsadm), several as one C(ipvsadm -R) batch.
+    The results' RV(commands) are the C(ipvsadm) commands equivalent to what was done. The services the changes
+    touched are read again afterwards and the module fails if they do not match what was declared.
   - Addresses must be IP literals; IPv6 addresses are written plainly (V(2001:db8::1)), without brackets.
 """
 

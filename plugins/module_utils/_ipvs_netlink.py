@@ -1,10 +1,13 @@
 # Copyright (c) linux_cluster.lvs contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The IPVS table read from the kernel over generic netlink, the interface ipvsadm itself reads it through: every
-service with every attribute, every real server with its thresholds and connection counts, in one socket and no
-process started (`ipvsadm -Sn` and `ipvsadm -Ln --thresholds` are two processes that print what is read here,
-and two parses). The table comes out in the form parse_save gives, with the thresholds filled in. Encoding and
-decoding are pure functions; `read_table` talks to the kernel."""
+"""The IPVS table over generic netlink, the interface ipvsadm itself talks to the kernel through.
+
+Read: every service with every attribute, every real server with its thresholds and connection counts, in one
+socket and no process started (`ipvsadm -Sn` and `ipvsadm -Ln --thresholds` are two processes that print what is
+read here, and two parses). The table comes out in the form parse_save gives, with the thresholds filled in.
+Written: real servers added, edited and deleted (what `ipvsadm -a`, `-e` and `-d` send), so that a change of a
+few real servers starts no process: a module holding a large table pays more for forking than for the change.
+Encoding and decoding are pure functions; the Netlink class talks to the kernel."""
 
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ CTRL_CMD_GETFAMILY = 3
 CTRL_ATTR_FAMILY_ID = 1
 CTRL_ATTR_FAMILY_NAME = 2
 NLM_F_REQUEST = 0x1
+NLM_F_ACK = 0x4
 NLM_F_DUMP = 0x300
 NLMSG_ERROR = 2
 NLMSG_DONE = 3
@@ -35,7 +39,9 @@ NLA_TYPE_MASK = 0x3FFF
 IPVS_FAMILY = "IPVS"
 IPVS_GENL_VERSION = 1
 IPVS_CMD_GET_SERVICE = 4
-IPVS_CMD_GET_DEST = 8
+IPVS_CMD_NEW_DEST, IPVS_CMD_SET_DEST, IPVS_CMD_DEL_DEST, IPVS_CMD_GET_DEST = 5, 6, 7, 8
+# ipvsadm's real-server commands and the requests that make them.
+DEST_COMMANDS = {"-a": IPVS_CMD_NEW_DEST, "-e": IPVS_CMD_SET_DEST, "-d": IPVS_CMD_DEL_DEST}
 IPVS_CMD_ATTR_SERVICE = 1
 IPVS_CMD_ATTR_DEST = 2
 # A service's attributes (include/uapi/linux/ip_vs.h).
@@ -60,10 +66,21 @@ FAMILIES = {socket.AF_INET: "ipv4", socket.AF_INET6: "ipv6"}
 FORWARDING = {0: "masquerade", 1: "masquerade", 2: "tunnel", 3: "route"}
 TUNNEL_TYPES = {0: "ipip", 1: "gue", 2: "gre"}
 TUNNEL_CHECKSUMS = {0: "nocsum", 1: "csum", 2: "remcsum"}
+FORWARDING_CODES = {"masquerade": 0, "tunnel": 2, "route": 3}
+TUNNEL_TYPE_CODES = {name: code for code, name in TUNNEL_TYPES.items()}
+TUNNEL_CHECKSUM_CODES = {name: code for code, name in TUNNEL_CHECKSUMS.items()}
 
 
 class NetlinkUnavailable(OSError):
-    """The kernel offers no IPVS family over generic netlink (or it cannot be asked): read with ipvsadm."""
+    """The kernel offers no IPVS family over generic netlink (or it cannot be asked): use ipvsadm."""
+
+
+class ChangeRefused(OSError):
+    """The kernel refused change number `index` of a batch (those before it are made)."""
+
+    def __init__(self, index: int, error: OSError):
+        super().__init__(error.errno, error.strerror)
+        self.index = index
 
 
 def attribute(kind: int, payload: bytes) -> bytes:
@@ -180,6 +197,34 @@ def service_identity(svc: dict) -> bytes:
     return attribute(IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED, b"".join(parts))
 
 
+def encode_realserver(rs: dict, full: bool) -> bytes:
+    """A real server as a request's nested attribute: its address and port, and with `full` every setting (what
+    an add or an edit sends; a delete names the real server only)."""
+    family = socket.AF_INET6 if ":" in rs["address"] else socket.AF_INET
+    parts = [attribute(DEST_ADDR_FAMILY, struct.pack("H", family)),
+             attribute(DEST_ADDR, socket.inet_pton(family, rs["address"]).ljust(16, b"\0")),
+             attribute(DEST_PORT, struct.pack("!H", rs["port"]))]
+    if full:
+        parts += [attribute(DEST_FWD_METHOD, struct.pack("I", FORWARDING_CODES[rs["forwarding"]])),
+                  attribute(DEST_WEIGHT, struct.pack("i", rs["weight"])),
+                  attribute(DEST_U_THRESH, struct.pack("I", rs["upper_threshold"] or 0)),
+                  attribute(DEST_L_THRESH, struct.pack("I", rs["lower_threshold"] or 0))]
+        if rs["forwarding"] == "tunnel":
+            kind = rs["tunnel_type"] or "ipip"
+            parts.append(attribute(DEST_TUN_TYPE, struct.pack("B", TUNNEL_TYPE_CODES[kind])))
+            if kind == "gue":
+                parts.append(attribute(DEST_TUN_PORT, struct.pack("!H", rs["tunnel_port"])))
+            if kind in ("gue", "gre"):
+                checksum = TUNNEL_CHECKSUM_CODES[rs["tunnel_checksum"] or "nocsum"]
+                parts.append(attribute(DEST_TUN_FLAGS, struct.pack("H", checksum)))
+    return attribute(IPVS_CMD_ATTR_DEST | NLA_F_NESTED, b"".join(parts))
+
+
+def realserver_request(command: str, svc: dict, rs: dict) -> bytes:
+    """The payload of the request for ipvsadm's `command` (-a, -e or -d) on real server `rs` of service `svc`."""
+    return service_identity(svc) + encode_realserver(rs, full=command != "-d")
+
+
 class Netlink:
     """One generic-netlink socket to the kernel's IPVS family."""
 
@@ -205,10 +250,12 @@ class Netlink:
     def __exit__(self, *_exc):
         self.close()
 
-    def request(self, family: int, command: int, version: int, payload: bytes, dump: bool) -> list[bytes]:
-        """Send one request; every answer's payload after the generic-netlink header, until the dump ends."""
+    def request(self, family: int, command: int, version: int, payload: bytes, dump: bool,
+                ack: bool = False) -> list[bytes]:
+        """Send one request; every answer's payload after the generic-netlink header, until the dump ends (or,
+        with `ack`, until the kernel acknowledges a change)."""
         self.seq += 1
-        flags = NLM_F_REQUEST | (NLM_F_DUMP if dump else 0)
+        flags = NLM_F_REQUEST | (NLM_F_DUMP if dump else 0) | (NLM_F_ACK if ack else 0)
         self.sock.send(message(family, flags, self.seq, command, version, payload))
         answers = []
         while True:
@@ -273,6 +320,19 @@ def read_services(wanted: list[dict]) -> dict:
     with Netlink() as link:
         found = [link.service(svc) for svc in wanted]
         return {service_key(svc): _with_realservers(link, svc) for svc in found if svc is not None}
+
+
+def change_realservers(changes: list[tuple[str, dict, dict]]) -> None:
+    """Make real-server changes, each (ipvsadm's command -a, -e or -d; the service's identity; the real server),
+    in order, each acknowledged by the kernel; ChangeRefused names the first it refuses (those before it are
+    made, as in an `ipvsadm -R` batch)."""
+    with Netlink() as link:
+        for index, (command, svc, rs) in enumerate(changes):
+            try:
+                link.request(link.family, DEST_COMMANDS[command], IPVS_GENL_VERSION,
+                             realserver_request(command, svc, rs), dump=False, ack=True)
+            except OSError as exc:
+                raise ChangeRefused(index, exc) from None
 
 
 def read_table_and_connections() -> tuple[dict, dict]:

@@ -14,6 +14,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import 
     command_line,
     command_service_key,
     parse_list,
+    parse_realserver_command,
     parse_save,
     parse_timeouts,
     restore_script,
@@ -22,9 +23,9 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import 
 )
 
 PROC_IPVS = "/proc/net/ip_vs"
-# The table is read over generic netlink where the kernel offers it (one socket, every attribute), else with
-# ipvsadm (two processes, two parses).
-READ_OVER_NETLINK = True
+# Generic netlink where the kernel offers it: the table read (one socket, every attribute; else ipvsadm's two
+# processes and two parses) and changes of real servers alone made (no process started; else ipvsadm).
+OVER_NETLINK = True
 LIST_COLUMNS = ("forwarding", "weight", "active_connections", "inactive_connections")
 THRESHOLD_COLUMNS = ("upper_threshold", "lower_threshold", "active_connections", "inactive_connections")
 
@@ -72,7 +73,7 @@ class IPVSAdm:
         Over netlink where the kernel offers it. Otherwise with ipvsadm: `ipvsadm -S` leaves thresholds out,
         they come from `-Ln --thresholds`, which also counts each real server's active and inactive connections.
         """
-        if READ_OVER_NETLINK:
+        if OVER_NETLINK:
             try:
                 return netlink.read_table_and_connections()
             except netlink.NetlinkUnavailable:
@@ -97,7 +98,7 @@ class IPVSAdm:
     def read_services(self, named: dict) -> dict:
         """Only the services `named` ({key: a service of that identity}), as the kernel holds them now: over
         netlink one by one, else the whole table read and cut down."""
-        if READ_OVER_NETLINK:
+        if OVER_NETLINK:
             try:
                 return netlink.read_services([named[key] for key in ordered(named)])
             except netlink.NetlinkUnavailable:
@@ -113,7 +114,17 @@ class IPVSAdm:
         return parse_timeouts(self.run(["-Ln", "--timeout"]))
 
     def apply(self, commands: list[list[str]]) -> None:
-        """One command runs as is; several go through one `ipvsadm -R` batch."""
+        """Changes of real servers alone go to the kernel over netlink, in order. Otherwise one command runs as
+        is, and several go through one `ipvsadm -R` batch."""
+        if OVER_NETLINK and commands and all(command[0] in netlink.DEST_COMMANDS for command in commands):
+            try:
+                netlink.change_realservers([parse_realserver_command(command) for command in commands])
+                return
+            except netlink.NetlinkUnavailable:
+                pass
+            except netlink.ChangeRefused as exc:
+                raise IPVSCommandError(f"'{command_line(commands[exc.index])}' (over netlink) refused by the "
+                                       f"kernel: {exc.strerror}") from None
         if len(commands) == 1:
             self.run(commands[0])
         elif commands:

@@ -61,6 +61,19 @@ def _read_service_id(tokens: list[str], i: int) -> tuple[dict, int]:
     raise IPVSParseError(f"unexpected service option {opt!r}")
 
 
+def parse_realserver_command(command: list[str]) -> tuple[str, dict, dict]:
+    """A real-server command (-a, -e or -d with its arguments, without the program) -> (the command, the service's
+    identity, the real server as parse_save gives it; its address and port alone for -d)."""
+    ident, i = _read_service_id(command, 1)
+    if command[0] == "-d":
+        address, port = split_hostport(command[i + 1])
+        return command[0], ident, {"address": address, "port": port}
+    key = service_key(ident)
+    holder = {key: empty_service(**ident)}
+    parse_save_line(holder, ["-a", *command[1:]])
+    return command[0], ident, next(iter(holder[key]["realservers"].values()))
+
+
 def command_service_key(command: list[str]) -> tuple:
     """The key of the service an ipvsadm command (argument list without the program) acts on."""
     return service_key(_read_service_id(command, 1)[0])

@@ -122,7 +122,9 @@ active_connections:
   returned: when the module waited for a drain
   type: int
 commands:
-  description: The ipvsadm commands run (or that would run in check mode), in order.
+  description:
+    - The ipvsadm commands run, or their equivalent sent over netlink (or that would run in check mode), in
+      order.
   returned: always
   type: list
   elements: str

@@ -85,7 +85,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 commands:
-  description: The ipvsadm commands run (or that would run in check mode), in order.
+  description:
+    - The ipvsadm commands run, or their equivalent sent over netlink (or that would run in check mode), in
+      order.
   returned: always
   type: list
   elements: str

@@ -124,7 +124,9 @@ service:
       type: list
       elements: dict
 commands:
-  description: The ipvsadm commands run (or that would run in check mode), in order.
+  description:
+    - The ipvsadm commands run, or their equivalent sent over netlink (or that would run in check mode), in
+      order.
   returned: always
   type: list
   elements: str

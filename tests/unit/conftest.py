@@ -182,8 +182,8 @@ def fake_ipvs(monkeypatch, tmp_path):
             return result
 
         monkeypatch.setattr(_ipvs_runner, "PROC_IPVS", str(proc))
-        # The fake answers ipvsadm's reads; the kernel's own table (netlink) is never asked in a unit test.
-        monkeypatch.setattr(_ipvs_runner, "READ_OVER_NETLINK", False)
+        # The fake answers ipvsadm's reads and changes; the kernel (netlink) is never asked in a unit test.
+        monkeypatch.setattr(_ipvs_runner, "OVER_NETLINK", False)
         monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
         monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda _self, name, *a, **k: "/usr/sbin/" + name)
         return fake

@@ -1,13 +1,19 @@
-"""The IPVS table's netlink attributes decoded into the form parse_save gives (the kernel itself answers on the
-lab: stage integration reads every kind of service and real server both ways)."""
+"""The IPVS table's netlink attributes decoded into the form parse_save gives, and real-server changes encoded
+the way the decoder reads them back (the kernel itself answers on the lab: stage integration reads every kind of
+service and real server both ways, and makes real-server changes over netlink)."""
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
 import struct
 
+import pytest
+
 from ansible_collections.linux_cluster.lvs.plugins.module_utils import _ipvs_netlink as nl
-from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import parse_save
+from ansible_collections.linux_cluster.lvs.plugins.module_utils import _ipvs_runner
+from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import parse_realserver_command, parse_save
 
 
 def service_attrs(**given) -> dict:
@@ -95,3 +101,73 @@ def test_messages_and_the_request_that_names_a_service():
     mark = nl.attributes(nl.attributes(nl.service_identity({"family": "ipv6", "fwmark": 7}))[nl.IPVS_CMD_ATTR_SERVICE])
     assert struct.unpack("I", mark[nl.SVC_FWMARK])[0] == 7 and struct.unpack("H", mark[nl.SVC_AF])[0] == \
         socket.AF_INET6
+
+
+REALSERVER_LINES = (
+    "-a -t 192.0.2.60:80 -r 198.51.100.21:80 -i -w 3",
+    "-a -t 192.0.2.60:80 -r 198.51.100.22:80 -i --tun-type gue --tun-port 6080 --tun-csum -w 1",
+    "-a -t 192.0.2.60:80 -r 198.51.100.23:80 -i --tun-type gre --tun-remcsum -w 0",
+    "-a -t 192.0.2.60:80 -r 198.51.100.24:8080 -m -w 2",
+    "-a -t 192.0.2.60:80 -r 192.0.2.21:80 -g -w 1 -x 100 -y 50",
+    "-a -f 7 -6 -r [2001:db8::21]:0 -g -w 5",
+)
+
+
+@pytest.mark.parametrize("line", REALSERVER_LINES)
+def test_a_realserver_command_sent_over_netlink_is_what_the_kernel_gives_back(line):
+    """ipvsadm's -a/-e line -> the request's attributes -> decoded as a read decodes the kernel's answer: the same
+    real server as ipvsadm's save format gives, every setting included."""
+    service_line = "-A -f 7 -6 -s rr" if " -f " in line else "-A -t 192.0.2.60:80 -s wlc"
+    saved = next(iter(parse_save(f"{service_line}\n{line}\n").values()))
+    expected = next(iter(saved["realservers"].values()))
+    for command in ("-a", "-e"):
+        sent, ident, rs = parse_realserver_command([command, *line.split()[1:]])
+        assert (sent, rs) == (command, expected)
+        payload = nl.attributes(nl.realserver_request(command, ident, rs))
+        service = nl.attributes(payload[nl.IPVS_CMD_ATTR_SERVICE])
+        assert service == nl.attributes(nl.attributes(nl.service_identity(saved))[nl.IPVS_CMD_ATTR_SERVICE])
+        assert nl.decode_realserver(nl.attributes(payload[nl.IPVS_CMD_ATTR_DEST]), saved["family"]) == expected
+
+
+def test_a_delete_names_the_realserver_only():
+    command, ident, rs = parse_realserver_command(["-d", "-t", "192.0.2.60:80", "-r", "198.51.100.21:80"])
+    assert (command, rs) == ("-d", {"address": "198.51.100.21", "port": 80})
+    dest = nl.attributes(nl.attributes(nl.realserver_request(command, ident, rs))[nl.IPVS_CMD_ATTR_DEST])
+    assert sorted(dest) == sorted([nl.DEST_ADDR_FAMILY, nl.DEST_ADDR, nl.DEST_PORT])
+    assert nl.DEST_COMMANDS == {"-a": 5, "-e": 6, "-d": 7}  # IPVS_CMD_NEW_DEST, SET_DEST, DEL_DEST (ip_vs.h)
+
+
+class Recorded:
+    """ipvsadm runs and netlink changes an IPVSAdm made, neither reaching a kernel."""
+
+    def __init__(self, monkeypatch, refuse_at=None):
+        self.runs, self.changes = [], []
+
+        def change(changes):
+            if refuse_at is not None:
+                raise nl.ChangeRefused(refuse_at, OSError(errno.EEXIST, os.strerror(errno.EEXIST)))
+            self.changes.append(changes)
+
+        monkeypatch.setattr(nl, "change_realservers", change)
+        self.ipvs = _ipvs_runner.IPVSAdm.__new__(_ipvs_runner.IPVSAdm)
+        self.ipvs.run = lambda args, data=None: self.runs.append((args, data)) or ""
+
+
+def test_realserver_changes_alone_go_over_netlink_anything_else_through_ipvsadm(monkeypatch):
+    recorded = Recorded(monkeypatch)
+    edits = [line.replace("-a ", "-e ", 1).split() for line in REALSERVER_LINES[:2]]
+    recorded.ipvs.apply([*edits, ["-d", "-t", "192.0.2.60:80", "-r", "198.51.100.24:8080"]])
+    assert [[change[0] for change in batch] for batch in recorded.changes] == [["-e", "-e", "-d"]]
+    assert recorded.runs == []
+    recorded.ipvs.apply([["-A", "-t", "192.0.2.61:80", "-s", "rr"], REALSERVER_LINES[0].split()])
+    assert len(recorded.changes) == 1 and recorded.runs[0][0] == ["-R"]
+    monkeypatch.setattr(_ipvs_runner, "OVER_NETLINK", False)
+    recorded.ipvs.apply([REALSERVER_LINES[0].split()])
+    assert len(recorded.changes) == 1 and recorded.runs[1] == (REALSERVER_LINES[0].split(), None)
+
+
+def test_a_change_the_kernel_refuses_is_named_as_ipvsadm_would_be(monkeypatch):
+    recorded = Recorded(monkeypatch, refuse_at=1)
+    with pytest.raises(_ipvs_runner.IPVSCommandError, match=r"'ipvsadm -a -t 192.0.2.60:80 -r 198.51.100.22:80 "
+                                                            r"-i --tun-type gue .*refused by the kernel: File exists"):
+        recorded.ipvs.apply([line.split() for line in REALSERVER_LINES[:3]])
