@@ -16,8 +16,8 @@ TARGETS = ROOT / "tests/integration/targets"
 
 
 @pytest.fixture(scope="module")
-def built_files(tmp_path_factory) -> list[str]:
-    """The files of `ansible-galaxy collection build` of a copy of the committed tree."""
+def built_tarball(tmp_path_factory) -> Path:
+    """`ansible-galaxy collection build` of a copy of the committed tree."""
     work = tmp_path_factory.mktemp("build")
     tree = work / "tree"
     listing = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]
@@ -29,8 +29,48 @@ def built_files(tmp_path_factory) -> list[str]:
     galaxy = Path(sys.executable).parent / "ansible-galaxy"
     subprocess.run([str(galaxy), "collection", "build", "--output-path", str(work), str(tree)], check=True,
                    capture_output=True, text=True)
-    with tarfile.open(next(work.glob("*.tar.gz"))) as archive:
+    return next(work.glob("*.tar.gz"))
+
+
+@pytest.fixture(scope="module")
+def built_files(built_tarball) -> list[str]:
+    with tarfile.open(built_tarball) as archive:
         return archive.getnames()
+
+
+def test_ansible_builder_finds_what_the_collection_needs(built_tarball, tmp_path):
+    """The built collection installed as ansible-builder installs it into an image: its introspection finds the
+    system packages of meta/execution-environment.yml (bindep.txt) and no Python requirements."""
+    bin_dir = Path(sys.executable).parent
+    # --force: the suite's own collection path already holds linux_cluster.lvs, which galaxy would keep.
+    subprocess.run([str(bin_dir / "ansible-galaxy"), "collection", "install", "--force", "-p",
+                    str(tmp_path / "collections"), str(built_tarball)], check=True, capture_output=True, text=True)
+    found = subprocess.run([str(bin_dir / "ansible-builder"), "introspect", str(tmp_path / "collections")],
+                           check=True, capture_output=True, text=True).stdout
+    needs = yaml.safe_load(found[found.index("---"):])
+    assert needs["python"] == []
+    assert sorted(line.split("#")[0].strip() for line in needs["system"]) == [
+        "openssh-client [platform:dpkg]", "openssh-clients [platform:rpm]"], needs
+    assert all(line.endswith("# from collection linux_cluster.lvs") for line in needs["system"]), needs
+
+
+def test_ansible_builder_accepts_the_example_execution_environment(built_tarball, tmp_path):
+    """docs/execution-environment.yml with the built tarball beside it: `ansible-builder create` writes a build
+    context whose galaxy requirements name the tarball it copied in."""
+    docs = tmp_path / "docs"
+    shutil.copytree(ROOT / "docs", docs)
+    definition = yaml.safe_load((docs / "execution-environment.yml").read_text())
+    shipped = definition["additional_build_files"][0]["src"]
+    shutil.copy(built_tarball, docs / shipped)
+    assert built_tarball.name == shipped, "docs/execution-environment.yml names another version than galaxy.yml"
+    subprocess.run([str(Path(sys.executable).parent / "ansible-builder"), "create", "-f",
+                    str(docs / "execution-environment.yml"), "--context", str(tmp_path / "context")],
+                   check=True, capture_output=True, text=True)
+    build = tmp_path / "context/_build"
+    assert (build / "collections" / shipped).read_bytes() == built_tarball.read_bytes()
+    wanted = yaml.safe_load((build / "requirements.yml").read_text())["collections"]
+    assert wanted == [{"name": f"collections/{shipped}", "type": "file"}]
+    assert "ansible-core>=2.19,<2.22" in (tmp_path / "context/Dockerfile").read_text()
 
 
 @pytest.mark.parametrize("path", ["Makefile", "ansible.cfg", "requirements-dev.txt", "site.yml", "scripts",
@@ -43,7 +83,8 @@ def test_the_built_collection_leaves_out_the_repository_machinery(built_files, p
 @pytest.mark.parametrize("path", ["MANIFEST.json", "meta/runtime.yml", "plugins/modules/ipvs_rules.py",
                                   "plugins/doc_fragments/ipvs.py", "roles/lvs_director/meta/argument_specs.yml",
                                   "roles/lvs_director/README.md", "playbooks/lvs_cluster.yml", "README.md",
-                                  "inventories/example/hosts.yml", "playbooks/prereqs.yml"])
+                                  "inventories/example/hosts.yml", "playbooks/prereqs.yml",
+                                  "meta/execution-environment.yml", "bindep.txt", "docs/execution-environment.yml"])
 def test_the_built_collection_has_what_users_need(built_files, path):
     assert path in built_files, built_files
 
