@@ -174,3 +174,15 @@ def test_roles_claim_only_what_the_suite_runs(role):
     assert meta["platforms"] == [{"name": "Debian", "versions": ["bookworm"]}]
     runtime = yaml.safe_load((ROOT / "meta/runtime.yml").read_text())["requires_ansible"]
     assert runtime == f">={meta['min_ansible_version']}.0"
+
+
+@pytest.mark.parametrize("role", sorted(path.name for path in (ROOT / "roles").iterdir()))
+def test_every_role_readme_names_its_requirements_and_the_platforms_it_claims(role):
+    """A role's README has Requirements and Platforms, and the platforms are those its meta/main.yml claims."""
+    readme = (ROOT / "roles" / role / "README.md").read_text()
+    assert "\n## Requirements\n" in readme and "\n## Platforms\n" in readme
+    platforms = readme.split("\n## Platforms\n", 1)[1].split("\n## ", 1)[0]
+    meta = yaml.safe_load((ROOT / "roles" / role / "meta/main.yml").read_text())["galaxy_info"]["platforms"]
+    names = {"bookworm": "Debian 12 (bookworm)", "trixie": "Debian 13 (trixie)"}
+    claimed = [names[version] for platform in meta for version in platform["versions"]]
+    assert [name for name in names.values() if name in platforms] == claimed, platforms
