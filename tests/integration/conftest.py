@@ -24,17 +24,18 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def ansible_playbook():
-    """ansible_playbook(path, *args) runs ansible-playbook against the lab inventory; fails the test on rc != 0
-    unless called with ok=False (for runs that must fail). linear=True runs it with Ansible's own strategy, as
-    users run it, whatever strategy the suite runs (scripts/test-env.sh)."""
+    """ansible_playbook(path, *args) runs ansible-playbook against the lab inventory (or `inventory`); fails the
+    test on rc != 0 unless called with ok=False (for runs that must fail). linear=True runs it with Ansible's own
+    strategy, as users run it, whatever strategy the suite runs (scripts/test-env.sh)."""
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
                ANSIBLE_ROLES_PATH=str(ROOT / "tests/integration/targets"), ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_NOCOLOR="1")
     own = {key: value for key, value in env.items() if key not in ("ANSIBLE_STRATEGY", "ANSIBLE_STRATEGY_PLUGINS")}
     binary = str(Path(sys.executable).parent / "ansible-playbook")
 
-    def run(path: str, *args: str, ok: bool = True, linear: bool = False) -> subprocess.CompletedProcess:
-        result = subprocess.run([binary, "-i", str(ROOT / "inventories/lab/hosts.yml"), str(ROOT / path), *args],
+    def run(path: str, *args: str, ok: bool = True, linear: bool = False,
+            inventory: str = str(ROOT / "inventories/lab/hosts.yml")) -> subprocess.CompletedProcess:
+        result = subprocess.run([binary, "-i", inventory, str(ROOT / path), *args],
                                 cwd=ROOT, env=own if linear else env, capture_output=True, text=True, timeout=1800,
                                 check=False)
         if ok and result.returncode != 0:

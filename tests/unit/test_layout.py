@@ -186,3 +186,18 @@ def test_every_role_readme_names_its_requirements_and_the_platforms_it_claims(ro
     names = {"bookworm": "Debian 12 (bookworm)", "trixie": "Debian 13 (trixie)"}
     claimed = [names[version] for platform in meta for version in platform["versions"]]
     assert [name for name in names.values() if name in platforms] == claimed, platforms
+
+
+MOLECULE = ROOT / "extensions/molecule"
+
+
+@pytest.mark.parametrize("config", sorted(str(path.relative_to(MOLECULE)) for path in MOLECULE.glob("**/*.yml")
+                                          if path.name in ("config.yml", "molecule.yml")))
+def test_molecule_configuration_uses_molecule_26_keys(config):
+    """What Ansible runs with is under `ansible` (cfg, env, playbooks, executor), not the legacy `provisioner`
+    keys Molecule 26 migrates; Docker scenarios take their image from LVS_MOLECULE_IMAGE."""
+    text = (MOLECULE / config).read_text()
+    provisioner = yaml.safe_load(text).get("provisioner") or {}
+    assert not {"ansible_args", "config_options", "env", "playbooks"} & provisioner.keys(), provisioner
+    if "name: docker" in text:
+        assert '"${LVS_MOLECULE_IMAGE:-lvs-lab/debian-systemd:bookworm}"' in text

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -127,11 +126,6 @@ def down(timeout: float = 30) -> None:
     """Stop the lab's dockerd by PID (it stops its containers) and remove its namespace; the image stays."""
     pid = _pid()
     if pid is not None:
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while _pid() == pid and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if _pid() == pid:
-            os.kill(pid, signal.SIGKILL)
+        host.terminate(pid, lambda: _pid() == pid, timeout)
     if Path("/var/run/netns", NAMESPACE).exists():
         host.run(["ip", "netns", "del", NAMESPACE])

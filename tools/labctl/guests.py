@@ -236,16 +236,7 @@ def wait_ready(names: list[str], timeout: float, boot: Callable[[str], object] |
 
 
 def stop(name: str, pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        end_leftovers(name)
-        return
-    deadline = time.monotonic() + 20
-    while host.pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if host.pid_alive(pid):
-        os.kill(pid, signal.SIGKILL)
+    host.terminate(pid, lambda: host.pid_alive(pid), 20)
     end_leftovers(name)
 
 

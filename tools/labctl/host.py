@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -97,6 +101,22 @@ def pid_alive(pid: int) -> bool:
     # A zombie or a recycled PID of something else is not our guest.
     raw = b" ".join(cmdline(pid))
     return b"linux.uml" in raw or b"qemu-system" in raw
+
+
+def terminate(pid: int, still: Callable[[], bool], timeout: float) -> bool:
+    """End a process the lab started, by PID: SIGTERM, then SIGKILL if `still` (is it still that process?) holds
+    after `timeout` seconds. False when there was no such process to signal."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while still() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if still():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return True
 
 
 def cmdline(pid: int | str) -> list[bytes]:

@@ -23,9 +23,10 @@ PACKAGES = (
     "iptables", "netcat-openbsd", "tcpdump", "less", "cluster-glue", "resource-agents",
 )
 
-# gcc and libc6-dev build the ptrace wrapper that lets UML boot on hosts with AMX (labctl/xstate.py).
+# gcc and libc6-dev build the ptrace wrapper that lets UML boot on hosts with AMX (labctl/xstate.py);
+# dpkg-dev indexes the lab's apt repository (dpkg-scanpackages).
 HOST_PACKAGES = ("user-mode-linux", "uml-utilities", "mmdebstrap", "e2fsprogs", "iproute2", "openssh-client", "gcc",
-                 "libc6-dev")
+                 "libc6-dev", "dpkg-dev")
 
 # The QEMU/TCG backend boots Debian's own kernel from a small initrd (virtio disk and NIC, ext4).
 QEMU_PACKAGES = ("linux-image-amd64", "lz4")

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -64,14 +62,9 @@ def image_versions(status_file: Path) -> dict[str, str]:
 
 
 def _index(repo: Path) -> None:
-    """Write Packages and Packages.gz for the .deb files in `repo` (what dpkg-scanpackages does)."""
-    stanzas = []
-    for deb in sorted(repo.glob("*.deb")):
-        control = host.run(["dpkg-deb", "-f", str(deb)], capture_output=True, text=True).stdout.rstrip("\n")
-        data = deb.read_bytes()
-        stanzas.append(f"{control}\nFilename: ./{deb.name}\nSize: {len(data)}\n"
-                       f"MD5sum: {hashlib.md5(data).hexdigest()}\nSHA256: {hashlib.sha256(data).hexdigest()}\n")
-    text = "\n".join(stanzas)
+    """Write Packages and Packages.gz for the .deb files in `repo` (dpkg-scanpackages, from dpkg-dev)."""
+    text = host.run(["dpkg-scanpackages", "--multiversion", ".", "/dev/null"], cwd=repo, capture_output=True,
+                    text=True).stdout
     (repo / "Packages").write_text(text)
     with gzip.open(repo / "Packages.gz", "wt") as handle:
         handle.write(text)
@@ -140,13 +133,7 @@ def revive(state: Path) -> None:
 
 def _stop_server(pid: int) -> bool:
     """End `pid` if it is a repository server (python -m http.server); True if it was one."""
-    if not _is_server(pid):
-        return False
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    return True
+    return _is_server(pid) and host.terminate(pid, lambda: _is_server(pid), 5)
 
 
 def stop() -> None:

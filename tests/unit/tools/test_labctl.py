@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import ipaddress
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -66,6 +70,26 @@ def test_qemu_command_line(tmp_path):
     append = argv[argv.index("-append") + 1]
     assert "root=/dev/vda" in append and "lab.nic1=02:4c:56:00:02:16,198.51.100.22/24,2001:db8:0:3::16/64" in append
     assert "virtio-net-pci,netdev=n0,mac=02:4c:56:00:01:16" in argv
+
+
+def test_the_repository_index_lists_each_package_with_its_file_and_checksums(tmp_path):
+    """dpkg-scanpackages on a package dpkg-deb built: apt finds it under ./NAME.deb with its size and SHA256."""
+    tree = tmp_path / "tree"
+    (tree / "DEBIAN").mkdir(parents=True)
+    (tree / "DEBIAN/control").write_text("Package: lvs-probe\nVersion: 1.0-1\nArchitecture: all\n"
+                                         "Maintainer: lab <lab@example.org>\nDescription: probe\n")
+    built = tmp_path / "repo"
+    built.mkdir()
+    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(tree), str(built / "lvs-probe_1.0-1_all.deb")],
+                   check=True, capture_output=True)
+    repo._index(built)
+    data = (built / "lvs-probe_1.0-1_all.deb").read_bytes()
+    fields = dict(line.split(": ", 1) for line in (built / "Packages").read_text().strip().splitlines())
+    assert (fields["Package"], fields["Version"], fields["Filename"]) == \
+        ("lvs-probe", "1.0-1", "./lvs-probe_1.0-1_all.deb")
+    assert (int(fields["Size"]), fields["SHA256"]) == (len(data), hashlib.sha256(data).hexdigest())
+    with gzip.open(built / "Packages.gz", "rt") as handle:
+        assert handle.read() == (built / "Packages").read_text()
 
 
 def test_repository_sources_point_at_the_controller():
@@ -232,3 +256,17 @@ def test_the_bridges_keep_one_address_whatever_ports_come_and_go(monkeypatch):
             in calls, net
     guest_macs = {nic["mac"] for name in topology.GUESTS for nic in topology.guest_interfaces(name)}
     assert not guest_macs & {topology.mac_address(net, topology.CONTROLLER_HOST) for net in topology.NETWORKS}
+
+
+def test_terminate_ends_a_process_and_kills_one_that_ignores_sigterm():
+    """host.terminate, the lab's one way to end what it started: TERM, then KILL after the timeout."""
+    polite = subprocess.Popen(["sleep", "30"])
+    stubborn = subprocess.Popen(["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"],
+                                stdout=subprocess.PIPE, text=True)
+    assert stubborn.stdout.readline() == "ready\n"  # its trap is set
+    for proc, timeout in ((polite, 5), (stubborn, 0.5)):
+        started = time.monotonic()
+        assert host.terminate(proc.pid, lambda proc=proc: proc.poll() is None, timeout)
+        assert proc.wait(5) == (-signal.SIGTERM if proc is polite else -signal.SIGKILL)
+        assert time.monotonic() - started < timeout + 2
+    assert not host.terminate(polite.pid, lambda: False, 1)
