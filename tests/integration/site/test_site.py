@@ -1,7 +1,7 @@
 """The README's command on a fresh lab: `site.yml` with the lab's default inventory builds the seeds' main
 topology, the HA LVS-DR cluster (a keepalived director pair owning the health-checked table, rs1 and rs2 behind
-it), with the prerequisites on every node first (before that, inventories/example, renamed to the lab's guests,
-runs it in check mode and changes nothing); run as users run it (Ansible's default strategy), then re-run.
+it), with the prerequisites on every node first (then inventories/example, renamed to the lab's guests, runs it
+in check mode and changes nothing); run as users run it (Ansible's default strategy), then re-run.
 Requests from the client spread through the pair's VIP, as `make spread` shows them. The audit
 (playbooks/audit.yml) finds nothing on it and changes nothing, and names each fault put in by hand: a VIP on the
 backup, a real server answering ARP for the VIP, a split brain from a password changed on one node or from adverts
@@ -40,35 +40,6 @@ from vipwatch import wait_for_holders
 VIP = "192.0.2.50"
 NODES = ("dir1", "dir2", "rs1", "rs2", "client")
 CLUSTER_HOSTS = ("dir1", "dir2", "rs1", "rs2")
-
-
-# inventories/example's hosts and the lab's guests at the same addresses.
-EXAMPLE_NAMES = {"lb1": "dir1", "lb2": "dir2", "web1": "rs1", "web2": "rs2"}
-
-
-def test_the_example_inventory_runs_site_yml_in_check_mode_and_changes_nothing(ansible_playbook, tmp_path):
-    """Before anything is built: inventories/example as a user copies it, its hosts renamed to the lab's guests
-    at the same addresses (the names must be each node's `uname -n`) and the site-specific values a user sets
-    given on the command line (the lab's SSH key, interface names and time source, the vaulted VRRP password):
-    site.yml --check runs on all four hosts without a failure, and every guest is as it was."""
-    copy = tmp_path / "example"
-    shutil.copytree(ROOT / "inventories/example", copy)
-    for path in copy.rglob("*.yml"):
-        text = path.read_text()
-        for example, guest in EXAMPLE_NAMES.items():
-            text = re.sub(rf"\b{example}\b", guest, text)
-        path.write_text(text)
-    given = tmp_path / "site.json"
-    given.write_text(json.dumps({
-        "ansible_ssh_private_key_file": "{{ lookup('ansible.builtin.env', 'LVS_LAB_DIR', "
-                                        "default='/var/tmp/lvs-lab') }}/id_ed25519",
-        "ntp_prereqs_interfaces": ["vec0", "vec1"], "ntp_prereqs_time_sources": [{"address": "192.0.2.100"}],
-        "vault_vrrp_pass": "3xampl3s"}))
-    before = guest_states(list(NODES))
-    result = ansible_playbook("site.yml", "--check", "-e", f"@{given}", inventory=str(copy), linear=True)
-    assert set(recap(result.stdout)) == set(CLUSTER_HOSTS), result.stdout[-3000:]
-    assert "3xampl3s" not in result.stdout + result.stderr
-    assert_unchanged(before, guest_states(list(NODES)), NODES)
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +94,36 @@ def test_requests_spread_one_to_three_and_make_spread_shows_them(site):
 # DR VIPs, which rs1 and rs2 hold on lo.
 VIPS = ("192.0.2.50", "192.0.2.51")
 INSTANCE_FILE = "/etc/keepalived/conf.d/VI_lvs.conf"
+
+
+# inventories/example's hosts and the lab's guests at the same addresses.
+EXAMPLE_NAMES = {"lb1": "dir1", "lb2": "dir2", "web1": "rs1", "web2": "rs2"}
+
+
+def test_the_example_inventory_runs_site_yml_in_check_mode_and_changes_nothing(site, ansible_playbook, tmp_path):
+    """inventories/example as a user copies it, its hosts renamed to the lab's guests at the same addresses (the
+    names must be each node's `uname -n`) and the site-specific values a user sets given on the command line (the
+    lab's SSH key, interface names and time source, the vaulted VRRP password): site.yml --check runs on all four
+    hosts without a failure, and every guest is as it was. On the built lab: the prerequisites' preflight asks the
+    time source, which the client serves once site.yml has set it up."""
+    copy = tmp_path / "example"
+    shutil.copytree(ROOT / "inventories/example", copy)
+    for path in copy.rglob("*.yml"):
+        text = path.read_text()
+        for example, guest in EXAMPLE_NAMES.items():
+            text = re.sub(rf"\b{example}\b", guest, text)
+        path.write_text(text)
+    given = tmp_path / "site.json"
+    given.write_text(json.dumps({
+        "ansible_ssh_private_key_file": "{{ lookup('ansible.builtin.env', 'LVS_LAB_DIR', "
+                                        "default='/var/tmp/lvs-lab') }}/id_ed25519",
+        "ntp_prereqs_interfaces": ["vec0", "vec1"], "ntp_prereqs_time_sources": [{"address": "192.0.2.100"}],
+        "vault_vrrp_pass": "3xampl3s"}))
+    before = guest_states(list(NODES))
+    result = ansible_playbook("site.yml", "--check", "-e", f"@{given}", inventory=str(copy), linear=True)
+    assert set(recap(result.stdout)) == set(CLUSTER_HOSTS), result.stdout[-3000:]
+    assert "3xampl3s" not in result.stdout + result.stderr
+    assert_unchanged(before, guest_states(list(NODES)), NODES)
 
 
 def audit(ansible_playbook, *args: str, ok: bool = True) -> tuple:
