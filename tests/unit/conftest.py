@@ -49,6 +49,7 @@ from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_model impo
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvs_options import join_hostport  # noqa: E402
 from ansible_collections.linux_cluster.lvs.plugins.module_utils._ipvsadm import (  # noqa: E402
     _read_service_id,
+    parse_realserver_command,
     parse_save,
     parse_save_line,
     save_text,
@@ -146,16 +147,9 @@ class FakeIPVS:
         if key not in self.table:
             return "Service not defined"
         rs_table = self.table[key]["realservers"]
+        _command, _ident, rs = parse_realserver_command(argv)
         if command == "-d":
-            target = argv[argv.index("-r") + 1]
-            for rkey in list(rs_table):
-                if join_hostport(*rkey) == target:
-                    del rs_table[rkey]
-                    return ""
-            return "No such destination"
-        holder = {key: dict(self.table[key], realservers={})}
-        parse_save_line(holder, ["-a", *argv[1:]])
-        rs = next(iter(holder[key]["realservers"].values()))
+            return "" if rs_table.pop((rs["address"], rs["port"]), None) is not None else "No such destination"
         exists = (rs["address"], rs["port"]) in rs_table
         if exists == (command == "-a"):
             return "Destination already exists" if exists else "No such destination"
