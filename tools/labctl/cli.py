@@ -19,7 +19,7 @@ def host_packages() -> tuple[str, ...]:
 def cmd_image(args: argparse.Namespace) -> int:
     host.ensure_packages(host_packages())
     _key, pub = host.ssh_key()
-    print(image.build(host.state_root(), pub, force=args.force, backend=host.backend()))
+    print(image.build(host.state_root(), pub, force=args.force, backend=host.backend(), suite=host.suite()))
     return 0
 
 
@@ -28,10 +28,17 @@ def cmd_up(args: argparse.Namespace) -> int:
     host.ensure_packages(host_packages())
     names = topology.select(args.guests)
     _key, pub = host.ssh_key()
-    base = image.build(host.state_root(), pub, backend=host.backend())
+    suite = host.suite()
+    base = image.build(host.state_root(), pub, backend=host.backend(), suite=suite)
     mem = args.mem or ("384M" if host.backend() == "qemu" else "256M")
-    packages = repo.build(host.state_root(), repo.image_versions(base.parent / "dpkg-status"))
+    packages = repo.build(host.state_root(), base.parent / "dpkg-status", suite)
     started = time.monotonic()
+    instance = host.instance_dir()
+    if host.running_guests(instance) and host.recorded_suite(instance) != suite:
+        raise SystemExit(f"lab: lab '{host.lab_name()}' runs {host.recorded_suite(instance)} guests; "
+                         f"take it down before you boot {suite} ones")
+    instance.mkdir(parents=True, exist_ok=True)
+    (instance / host.SUITE_FILE).write_text(suite + "\n")
     guests.ensure_network()
     repo.serve(packages)
     running = host.running_guests(host.instance_dir())
@@ -63,7 +70,7 @@ def cmd_restart(args: argparse.Namespace) -> int:
     names = topology.select(args.guests)
     running = host.running_guests(host.instance_dir())
     _key, pub = host.ssh_key()
-    base = image.build(host.state_root(), pub, backend=host.backend())
+    base = image.build(host.state_root(), pub, backend=host.backend(), suite=host.suite())
     mem = args.mem or ("384M" if host.backend() == "qemu" else "256M")
 
     def boot(name: str) -> int:
@@ -90,7 +97,7 @@ def cmd_status(_args: argparse.Namespace) -> int:
     instance = host.instance_dir()
     running = host.running_guests(instance)
     known = sorted(p.stem for p in instance.glob("run/*.pid")) if instance.exists() else []
-    print(f"lab '{host.lab_name()}' namespace {host.namespace()}: "
+    print(f"lab '{host.lab_name()}' ({host.suite()}) namespace {host.namespace()}: "
           f"{'present' if guests.namespace_exists() else 'absent'}")
     dead = 0
     for name in topology.GUESTS:
@@ -135,7 +142,8 @@ def cmd_exec(args: argparse.Namespace) -> int:
     control_dir = guests.control_dir()
     control_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, LVS_LAB=host.lab_name(), LVS_LAB_DIR=str(host.state_root()),
-               LVS_LAB_BACKEND=host.backend(), ANSIBLE_SSH_CONTROL_PATH_DIR=str(control_dir),
+               LVS_LAB_BACKEND=host.backend(), LVS_LAB_SUITE=host.suite(),
+               ANSIBLE_SSH_CONTROL_PATH_DIR=str(control_dir),
                ANSIBLE_SSH_ARGS=guests.ansible_ssh_args())
     argv = ["ip", "netns", "exec", host.namespace(), *args.command]
     os.execvpe(argv[0], argv, env)
@@ -161,6 +169,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lab", help="lab instance name (env LVS_LAB, default 'lab'); each has its own namespace")
     p.add_argument("--backend", choices=["uml", "qemu"],
                    help="guest kind (env LVS_LAB_BACKEND): User-Mode Linux (default) or QEMU in software emulation")
+    p.add_argument("--suite", choices=list(host.SUITES),
+                   help="the guests' Debian release (env LVS_LAB_SUITE): bookworm (default) or trixie; a lab keeps "
+                        "the one it was booted with")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("image", help="build the guest image if its inputs changed")
     s.add_argument("--force", action="store_true")
@@ -205,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["LVS_LAB"] = args.lab
     if args.backend:
         os.environ["LVS_LAB_BACKEND"] = args.backend
+    if args.suite:
+        os.environ["LVS_LAB_SUITE"] = args.suite
     if getattr(args, "command", None) and args.command[0] == "--":
         args.command = args.command[1:]
     return args.func(args)

@@ -65,7 +65,7 @@ def _answers() -> bool:
 
 
 def image_inputs() -> str:
-    return hashlib.sha256("\n--\n".join([image.SUITE, " ".join(PACKAGES), *CUSTOMIZE]).encode()).hexdigest()
+    return hashlib.sha256("\n--\n".join([host.SUITES[0], " ".join(PACKAGES), *CUSTOMIZE]).encode()).hexdigest()
 
 
 def start_daemon(timeout: float = 60) -> None:
@@ -102,7 +102,7 @@ def build_image() -> None:
     tarball = directory() / "rootfs.tar"
     host.run(["mmdebstrap", "--variant=apt", "--quiet", "--include=" + ",".join(PACKAGES),
               *image.DPKG_EXCLUDES,
-              *(f"--customize-hook={hook}" for hook in CUSTOMIZE), image.SUITE, str(tarball)])
+              *(f"--customize-hook={hook}" for hook in CUSTOMIZE), host.SUITES[0], str(tarball)])
     _docker(["import", "--change", 'CMD ["/lib/systemd/systemd"]', "--change", "ENV container=docker",
              "--change", f"LABEL {LABEL}={digest}", str(tarball), IMAGE], quiet=True)
     tarball.unlink()

@@ -285,7 +285,7 @@ def remove_all(keep_network: bool = False) -> None:
         if keep_network:
             # The repository server lives on with the network: keep its pidfile for the full `down`.
             for path in instance.iterdir():
-                if not path.name.startswith("repo."):
+                if not path.name.startswith("repo.") and path.name != host.SUITE_FILE:
                     (shutil.rmtree if path.is_dir() else Path.unlink)(path)
         else:
             shutil.rmtree(instance, ignore_errors=True)

@@ -39,6 +39,25 @@ def backend() -> str:
     return value
 
 
+# The Debian releases guests run: Debian 12 (the default) and Debian 13.
+SUITES = ("bookworm", "trixie")
+SUITE_FILE = "suite"
+
+
+def recorded_suite(instance: Path) -> str:
+    """The Debian release a lab's guests were booted with (`tools/lab up` writes it), bookworm when none is."""
+    path = instance / SUITE_FILE
+    return path.read_text().strip() if path.exists() else SUITES[0]
+
+
+def suite() -> str:
+    """The Debian release of this lab's guests: LVS_LAB_SUITE (or --suite), else what the lab was booted with."""
+    value = os.environ.get("LVS_LAB_SUITE") or recorded_suite(instance_dir())
+    if value not in SUITES:
+        raise SystemExit(f"lab: LVS_LAB_SUITE={value!r}: must be one of {', '.join(SUITES)}")
+    return value
+
+
 def instance_dir(name: str | None = None) -> Path:
     return state_root() / "instances" / (name or lab_name())
 
@@ -140,10 +159,12 @@ def running_guests(instance: Path) -> dict[str, int]:
     return result
 
 
-def require_stopped_guests(state: Path, why: str, disk_suffix: str = "") -> None:
-    """Stop with a message while guests run; with `disk_suffix` (".cow", ".qcow2") only guests whose
-    disks have it, the guests over one backend's image."""
+def require_stopped_guests(state: Path, why: str, disk_suffix: str = "", suite: str = "") -> None:
+    """Stop with a message while guests run; with `disk_suffix` (".cow", ".qcow2") and `suite` only guests whose
+    disks have it in labs of that Debian release, the guests over one image."""
     for instance in (state / "instances").glob("*") if (state / "instances").exists() else ():
+        if suite and recorded_suite(instance) != suite:
+            continue
         alive = running_guests(instance)
         if disk_suffix:
             alive = [name for name in alive if (instance / "run" / f"{name}{disk_suffix}").exists()]

@@ -1,4 +1,4 @@
-"""Build the guests' Debian 12 root filesystem image (cached by content hash)."""
+"""Build the guests' root filesystem image, Debian 12 or 13 (cached by content hash)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 
 from labctl import host, repo
 
-SUITE = "bookworm"
 IMAGE_SIZE = "1536M"
 
 # What every guest has. Role packages (nginx, chrony, heartbeat...) come later
@@ -124,8 +123,10 @@ def packages(backend: str) -> tuple[str, ...]:
     return PACKAGES + (QEMU_PACKAGES if backend == "qemu" else ())
 
 
-def image_directory(state: Path, backend: str) -> Path:
-    return state / ("image" if backend == "uml" else f"image-{backend}")
+def image_directory(state: Path, backend: str, suite: str = host.SUITES[0]) -> Path:
+    """image (UML, Debian 12), image-qemu, image-trixie, image-qemu-trixie."""
+    parts = ["image"] + ([backend] if backend != "uml" else []) + ([suite] if suite != host.SUITES[0] else [])
+    return state / "-".join(parts)
 
 
 # Raise when _customize changes what it writes, so cached images are built again.
@@ -136,9 +137,9 @@ CUSTOMIZE_REVISION = "2"
 MKFS = ("mkfs.ext4", "-q", "-L", "labroot")
 
 
-def image_inputs(pubkey: str, backend: str = "uml") -> str:
+def image_inputs(pubkey: str, backend: str = "uml", suite: str = host.SUITES[0]) -> str:
     kernel = host.uml_kernel_version() if backend == "uml" else INITRAMFS_HOOK
-    parts = [CUSTOMIZE_REVISION, SUITE, IMAGE_SIZE, " ".join(packages(backend)), LAB_NET_SCRIPT, LAB_NET_UNIT,
+    parts = [CUSTOMIZE_REVISION, suite, IMAGE_SIZE, " ".join(packages(backend)), LAB_NET_SCRIPT, LAB_NET_UNIT,
              " ".join(MASKED_UNITS), " ".join(MASKED_GENERATORS), kernel, pubkey, repo.sources_line(), FSTAB,
              " ".join(MKFS)]
     return hashlib.sha256("\n--\n".join(parts).encode()).hexdigest()
@@ -191,27 +192,28 @@ def _customize(root: Path, pubkey: str, backend: str) -> None:
     os.utime(lists, (0, 0))
 
 
-def stale_disks(state: Path, backend: str) -> list[Path]:
-    """The copy-on-write disks over this backend's image (UML .cow, QEMU .qcow2) in every lab."""
-    return sorted(state.glob(f"instances/*/run/*.{'qcow2' if backend == 'qemu' else 'cow'}"))
+def stale_disks(state: Path, backend: str, suite: str = host.SUITES[0]) -> list[Path]:
+    """The copy-on-write disks over this backend's image of `suite` (UML .cow, QEMU .qcow2) in every lab."""
+    disks = state.glob(f"instances/*/run/*.{'qcow2' if backend == 'qemu' else 'cow'}")
+    return sorted(disk for disk in disks if host.recorded_suite(disk.parent.parent) == suite)
 
 
-def build(state: Path, pubkey: str, force: bool = False, backend: str = "uml") -> Path:
+def build(state: Path, pubkey: str, force: bool = False, backend: str = "uml", suite: str = host.SUITES[0]) -> Path:
     """Return the path of an image matching the current inputs, building it if needed.
 
     The QEMU image also holds Debian's kernel; its vmlinuz and initrd.img sit beside base.img.
     """
-    image_dir = image_directory(state, backend)
+    image_dir = image_directory(state, backend, suite)
     image = image_dir / "base.img"
     stamp = image_dir / "base.sha256"
-    digest = image_inputs(pubkey, backend)
+    digest = image_inputs(pubkey, backend, suite)
     if not force and image.exists() and stamp.exists() and stamp.read_text().strip() == digest:
         return image
     # Guests of the other backend run over the other image: they may go on running.
-    host.require_stopped_guests(state, "rebuild the image", ".qcow2" if backend == "qemu" else ".cow")
+    host.require_stopped_guests(state, "rebuild the image", ".qcow2" if backend == "qemu" else ".cow", suite)
     image_dir.mkdir(parents=True, exist_ok=True)
     # Copy-on-write disks of stopped guests describe the old image: they go with it.
-    for disk in stale_disks(state, backend):
+    for disk in stale_disks(state, backend, suite):
         disk.unlink()
     root = image_dir / "rootfs"
     if root.exists():
@@ -229,7 +231,7 @@ def build(state: Path, pubkey: str, force: bool = False, backend: str = "uml") -
         "mmdebstrap", "--variant=apt", "--quiet", *hooks,
         "--include=" + ",".join(packages(backend)),
         *DPKG_EXCLUDES,
-        SUITE, str(root),
+        suite, str(root),
     ]
     # The Debian mirror is the one thing here outside this machine: an `apt-get update` it fails once (seen as
     # mmdebstrap's exit 25) is tried again before the build gives up.

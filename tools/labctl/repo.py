@@ -30,15 +30,52 @@ def sources_line() -> str:
     return f"deb [trusted=yes] {url()} ./\n"
 
 
-def _closure(packages: tuple[str, ...]) -> list[str]:
-    out = host.run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts",
+# Where the host's own apt does not describe a release (Debian 13 on a Debian 12 host), the lab keeps an apt
+# state of its own for it: its sources, its package lists, and the image's dpkg status as what is installed.
+MIRROR = "http://deb.debian.org/debian"
+SECURITY_MIRROR = "http://deb.debian.org/debian-security"
+KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+LISTS_MAX_AGE = 86400
+
+
+def directory(state: Path, suite: str = host.SUITES[0]) -> Path:
+    return state / ("repo" if suite == host.SUITES[0] else f"repo-{suite}")
+
+
+def apt_options(state: Path, suite: str, status: Path) -> list[str]:
+    """apt's options for `suite` ([] for the host's own release), its package lists fetched when missing."""
+    if suite == host.SUITES[0]:
+        return []
+    root = state / f"apt-{suite}"
+    lists = root / "lists"
+    (lists / "partial").mkdir(parents=True, exist_ok=True)
+    (root / "archives" / "partial").mkdir(parents=True, exist_ok=True)
+    (root / "sources.list.d").mkdir(exist_ok=True)
+    sources = root / "sources.list"
+    sources.write_text(f"deb [signed-by={KEYRING}] {MIRROR} {suite} main\n"
+                       f"deb [signed-by={KEYRING}] {SECURITY_MIRROR} {suite}-security main\n")
+    options = ["-o", f"Dir::Etc::SourceList={sources}", "-o", f"Dir::Etc::SourceParts={root / 'sources.list.d'}",
+               "-o", f"Dir::State::Lists={lists}", "-o", f"Dir::Cache::Archives={root / 'archives'}",
+               "-o", f"Dir::Cache::pkgcache={root / 'pkgcache.bin'}",
+               "-o", f"Dir::Cache::srcpkgcache={root / 'srcpkgcache.bin'}",
+               "-o", f"Dir::State::status={status}", "-o", "APT::Sandbox::User=root"]
+    # Fetched when missing or a day old: the mirror keeps only the newest version of each package, so older lists
+    # would name versions it no longer has.
+    fetched = [path.stat().st_mtime for path in lists.glob("*_Packages*")]
+    if not fetched or time.time() - max(fetched) > LISTS_MAX_AGE:
+        host.run(["apt-get", "update", "-q", *options], stdout=subprocess.DEVNULL)
+    return options
+
+
+def _closure(packages: tuple[str, ...], options: list[str]) -> list[str]:
+    out = host.run(["apt-cache", *options, "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts",
                     "--no-breaks", "--no-replaces", "--no-enhances", *packages],
                    capture_output=True, text=True).stdout
     return sorted({line.strip() for line in out.splitlines() if line and not line.startswith((" ", "<"))})
 
 
-def _candidates(names: list[str]) -> dict[str, str]:
-    out = host.run(["apt-cache", "policy", *names], capture_output=True, text=True).stdout
+def _candidates(names: list[str], options: list[str]) -> dict[str, str]:
+    out = host.run(["apt-cache", *options, "policy", *names], capture_output=True, text=True).stdout
     result, name = {}, None
     for line in out.splitlines():
         if line and not line.startswith(" "):
@@ -70,11 +107,14 @@ def _index(repo: Path) -> None:
         handle.write(text)
 
 
-def build(state: Path, installed: dict[str, str]) -> Path:
-    """Download the packages (and dependencies the image lacks at the same version) and index them."""
-    repo = state / "repo"
+def build(state: Path, status: Path, suite: str = host.SUITES[0]) -> Path:
+    """Download the packages of `suite` (and dependencies the image, whose dpkg `status` file this is, lacks at the
+    same version) and index them."""
+    repo = directory(state, suite)
     stamp = repo / "inputs.sha256"
-    wanted = _candidates(_closure(PACKAGES))
+    installed = image_versions(status)
+    options = apt_options(state, suite, status)
+    wanted = _candidates(_closure(PACKAGES, options), options)
     needed = {name: version for name, version in wanted.items() if installed.get(name) != version}
     digest = hashlib.sha256(repr(sorted(needed.items())).encode()).hexdigest()
     if stamp.exists() and stamp.read_text().strip() == digest:
@@ -84,7 +124,8 @@ def build(state: Path, installed: dict[str, str]) -> Path:
         old.unlink()
     started = time.monotonic()
     pins = [f"{name}={version}" for name, version in sorted(needed.items())]
-    host.run(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", *pins], cwd=repo, stdout=subprocess.DEVNULL)
+    host.run(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", *options, *pins], cwd=repo,
+             stdout=subprocess.DEVNULL)
     _index(repo)
     stamp.write_text(digest + "\n")
     print(f"lab: apt repository of {len(needed)} packages built in {time.monotonic() - started:.0f} s", flush=True)
@@ -128,7 +169,7 @@ def revive(state: Path) -> None:
         return
     print(f"lab: the repository server (pid {text}) has ended; starting it again", flush=True)
     pidfile.unlink()
-    serve(state / "repo")
+    serve(directory(state, host.suite()))
 
 
 def _stop_server(pid: int) -> bool:

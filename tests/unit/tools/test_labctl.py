@@ -270,3 +270,62 @@ def test_terminate_ends_a_process_and_kills_one_that_ignores_sigterm():
         assert proc.wait(5) == (-signal.SIGTERM if proc is polite else -signal.SIGKILL)
         assert time.monotonic() - started < timeout + 2
     assert not host.terminate(polite.pid, lambda: False, 1)
+
+
+def test_a_lab_keeps_the_debian_release_it_was_booted_with(monkeypatch, tmp_path):
+    monkeypatch.setenv("LVS_LAB_DIR", str(tmp_path))
+    monkeypatch.setenv("LVS_LAB", "d13")
+    monkeypatch.delenv("LVS_LAB_SUITE", raising=False)
+    assert host.suite() == "bookworm"  # never booted
+    host.instance_dir().mkdir(parents=True)
+    (host.instance_dir() / host.SUITE_FILE).write_text("trixie\n")
+    assert host.suite() == "trixie"
+    monkeypatch.setenv("LVS_LAB_SUITE", "sid")
+    with pytest.raises(SystemExit, match="must be one of bookworm, trixie"):
+        host.suite()
+    assert image.image_directory(tmp_path, "uml").name == "image"
+    assert image.image_directory(tmp_path, "qemu").name == "image-qemu"
+    assert image.image_directory(tmp_path, "uml", "trixie").name == "image-trixie"
+    assert image.image_directory(tmp_path, "qemu", "trixie").name == "image-qemu-trixie"
+    assert repo.directory(tmp_path).name == "repo" and repo.directory(tmp_path, "trixie").name == "repo-trixie"
+    assert image.image_inputs("key", "uml", "trixie") != image.image_inputs("key", "uml")
+
+
+def test_an_image_rebuild_touches_only_labs_of_its_debian_release(monkeypatch, tmp_path):
+    """Rebuilding the Debian 13 image neither waits for nor removes the disks of Debian 12 labs, and the reverse."""
+    for lab, suite in (("test", None), ("d13", "trixie")):
+        run = tmp_path / "instances" / lab / "run"
+        run.mkdir(parents=True)
+        (run / "dir1.cow").touch()
+        if suite:
+            (run.parent / host.SUITE_FILE).write_text(suite + "\n")
+    assert [p.parent.parent.name for p in image.stale_disks(tmp_path, "uml")] == ["test"]
+    assert [p.parent.parent.name for p in image.stale_disks(tmp_path, "uml", "trixie")] == ["d13"]
+    monkeypatch.setattr(host, "running_guests", lambda instance: {"dir1": 1} if instance.name == "d13" else {})
+    host.require_stopped_guests(tmp_path, "rebuild the image", ".cow", "bookworm")
+    with pytest.raises(SystemExit, match="lab 'd13' are running"):
+        host.require_stopped_guests(tmp_path, "rebuild the image", ".cow", "trixie")
+
+
+def test_the_repository_of_another_release_has_an_apt_state_of_its_own(monkeypatch, tmp_path):
+    """Debian 13's packages are found with trixie's lists (fetched once), never the host's Debian 12 ones."""
+    runs = []
+    monkeypatch.setattr(host, "run", lambda argv, **_kw: runs.append(argv))
+    status = tmp_path / "dpkg-status"
+    assert repo.apt_options(tmp_path, "bookworm", status) == [] and runs == []
+    options = repo.apt_options(tmp_path, "trixie", status)
+    assert runs == [["apt-get", "update", "-q", *options]]
+    sources = (tmp_path / "apt-trixie/sources.list").read_text().splitlines()
+    assert sources == [f"deb [signed-by={repo.KEYRING}] http://deb.debian.org/debian trixie main",
+                       f"deb [signed-by={repo.KEYRING}] http://deb.debian.org/debian-security trixie-security main"]
+    settings = dict(options[i + 1].split("=", 1) for i in range(0, len(options), 2))
+    assert settings["Dir::State::status"] == str(status)
+    assert settings["Dir::State::Lists"] == str(tmp_path / "apt-trixie/lists")
+    assert settings["Dir::Etc::SourceParts"] == str(tmp_path / "apt-trixie/sources.list.d")
+    lists = tmp_path / "apt-trixie/lists/deb.debian.org_debian_dists_trixie_main_binary-amd64_Packages"
+    lists.touch()
+    repo.apt_options(tmp_path, "trixie", status)
+    assert len(runs) == 1  # the lists are there: not fetched again
+    os.utime(lists, (time.time() - repo.LISTS_MAX_AGE - 60,) * 2)
+    repo.apt_options(tmp_path, "trixie", status)
+    assert len(runs) == 2  # a day old: fetched again
