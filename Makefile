@@ -5,10 +5,10 @@ SHELL := /bin/bash
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-test:  ## everything: host packages, unit, lint, sanity, bench, lab, integration, cluster, ha, heartbeat, site, molecule, qemu, nginx, core221, trixie
+test:  ## everything: host packages, unit, lint, sanity, bench, lab, integration, cluster, ha, heartbeat, site, molecule, qemu, nginx, core221, trixie, ee
 	scripts/run-tests
 
-unit lint sanity integration cluster ha heartbeat site molecule qemu nginx core221 trixie:  ## one stage of the suite (with what it needs first)
+unit lint sanity integration cluster ha heartbeat site molecule qemu nginx core221 trixie ee:  ## one stage of the suite (with what it needs first)
 	LVS_TEST_BESIDE= scripts/run-tests host-deps venv $(if $(filter integration,$@),lab) $@
 
 venv:  ## the virtual environment with the suite's tools (.venv)

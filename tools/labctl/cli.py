@@ -154,6 +154,11 @@ def cmd_docker(args: argparse.Namespace) -> int:
     """The lab's own Docker daemon (Molecule's Docker driver): up, down, or exec -- CMD with DOCKER_HOST set."""
     if args.action == "up":
         docker.up()
+    elif args.action == "ee-base":
+        docker.up(docker.build_ee_base)
+        print(f"lab: image {docker.EE_BASE} (Python {docker.EE_PYTHON})", flush=True)
+    elif args.action == "link":
+        print(f"lab: dockerd's namespace joins lab '{host.lab_name()}' as {docker.link()}", flush=True)
     elif args.action == "down":
         docker.down()
         print(f"lab: dockerd stopped, namespace {docker.NAMESPACE} removed", flush=True)
@@ -202,8 +207,10 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("exec", help="run a command inside the lab namespace: exec -- CMD...")
     s.add_argument("command", nargs=argparse.REMAINDER)
     s.set_defaults(func=cmd_exec)
-    s = sub.add_parser("docker", help="the lab's own dockerd for Molecule's Docker driver: up, down, exec -- CMD")
-    s.add_argument("action", choices=["up", "down", "exec"])
+    s = sub.add_parser("docker", help="the lab's own dockerd for Molecule's Docker driver: up, down, exec -- CMD; "
+                                      "ee-base (an execution environment's base image), link (to this lab's "
+                                      "front network)")
+    s.add_argument("action", choices=["up", "down", "exec", "ee-base", "link"])
     s.add_argument("command", nargs=argparse.REMAINDER)
     s.set_defaults(func=cmd_docker)
     return p

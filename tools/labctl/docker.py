@@ -10,9 +10,10 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from labctl import host, image
+from labctl import host, image, topology
 
 NAMESPACE = "lvs-docker"
 IMAGE = "lvs-lab/debian-systemd:bookworm"
@@ -33,6 +34,17 @@ CUSTOMIZE = (
     'e2scrub_reap.service; do ln -sf /dev/null "$1/etc/systemd/system/$unit"; done',
 )
 LABEL = "lvs.lab.inputs"
+
+# The base an execution environment is built on (ansible-builder, stage ee): Python in a virtual environment
+# (Debian's own python3 refuses ensurepip, which ansible-builder runs), the SSH client. No apt source: the build
+# installs its Python packages from wheels given to it.
+EE_BASE = "lvs-lab/ee-base:bookworm"
+EE_PACKAGES = ("python3", "python3-venv", "openssh-client")
+EE_PYTHON = "/opt/ee/bin/python3"
+EE_CUSTOMIZE = (CUSTOMIZE[0], 'chroot "$1" python3 -m venv --without-pip /opt/ee')
+EE_CHANGES = ("ENV PATH=/opt/ee/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",)
+# Its host number on the lab's front network when linked to a lab (`tools/lab docker link`).
+LINK_HOST = 2
 
 
 def directory() -> Path:
@@ -64,8 +76,10 @@ def _answers() -> bool:
     return _docker(["version"], check=False, quiet=True).returncode == 0
 
 
-def image_inputs() -> str:
-    return hashlib.sha256("\n--\n".join([host.SUITES[0], " ".join(PACKAGES), *CUSTOMIZE]).encode()).hexdigest()
+def image_inputs(packages: tuple[str, ...] = PACKAGES, customize: tuple[str, ...] = CUSTOMIZE,
+                 changes: tuple[str, ...] = ()) -> str:
+    parts = [host.SUITES[0], " ".join(packages), *customize, *changes]
+    return hashlib.sha256("\n--\n".join(parts).encode()).hexdigest()
 
 
 def start_daemon(timeout: float = 60) -> None:
@@ -91,25 +105,47 @@ def start_daemon(timeout: float = 60) -> None:
         time.sleep(0.5)
 
 
-def build_image() -> None:
-    """Import the containers' image unless one of the same inputs is there."""
-    digest = image_inputs()
-    have = _docker(["image", "inspect", "--format", "{{index .Config.Labels \"" + LABEL + "\"}}", IMAGE],
+def build_image(name: str = IMAGE, packages: tuple[str, ...] = PACKAGES, customize: tuple[str, ...] = CUSTOMIZE,
+                changes: tuple[str, ...] = ('CMD ["/lib/systemd/systemd"]', "ENV container=docker")) -> None:
+    """Import an image of Debian's packages (the containers' by default) unless one of the same inputs is there."""
+    digest = image_inputs(packages, customize, changes)
+    have = _docker(["image", "inspect", "--format", "{{index .Config.Labels \"" + LABEL + "\"}}", name],
                    check=False, capture_output=True, text=True).stdout.strip()
     if have == digest:
         return
     started = time.monotonic()
     tarball = directory() / "rootfs.tar"
-    host.run(["mmdebstrap", "--variant=apt", "--quiet", "--include=" + ",".join(PACKAGES),
+    host.run(["mmdebstrap", "--variant=apt", "--quiet", "--include=" + ",".join(packages),
               *image.DPKG_EXCLUDES,
-              *(f"--customize-hook={hook}" for hook in CUSTOMIZE), host.SUITES[0], str(tarball)])
-    _docker(["import", "--change", 'CMD ["/lib/systemd/systemd"]', "--change", "ENV container=docker",
-             "--change", f"LABEL {LABEL}={digest}", str(tarball), IMAGE], quiet=True)
+              *(f"--customize-hook={hook}" for hook in customize), host.SUITES[0], str(tarball)])
+    _docker(["import", *(f"--change={change}" for change in changes), f"--change=LABEL {LABEL}={digest}",
+             str(tarball), name], quiet=True)
     tarball.unlink()
-    print(f"lab: Docker image {IMAGE} built in {time.monotonic() - started:.0f} s", flush=True)
+    print(f"lab: Docker image {name} built in {time.monotonic() - started:.0f} s", flush=True)
 
 
-def up() -> None:
+def build_ee_base() -> None:
+    build_image(EE_BASE, EE_PACKAGES, EE_CUSTOMIZE, EE_CHANGES)
+
+
+def link() -> str:
+    """Join the daemon's namespace to the current lab's front bridge (a veth pair), so that containers on the
+    host network reach the lab's guests; return the address it takes there. The lab's namespace going takes the
+    link with it."""
+    address = topology.net_address("front", LINK_HOST)
+    inside, outside = "lvs-lab0", f"lvs-dk{LINK_HOST}"
+    if host.run(["ip", "netns", "exec", NAMESPACE, "ip", "link", "show", inside], check=False, quiet=True).returncode:
+        host.run(["ip", "link", "add", inside, "netns", NAMESPACE, "type", "veth", "peer", "name", outside,
+                  "netns", host.namespace()])
+        host.run(["ip", "netns", "exec", host.namespace(), "ip", "link", "set", outside, "master",
+                  topology.bridge_name("front"), "up"])
+        host.run(["ip", "netns", "exec", NAMESPACE, "ip", "addr", "add", address, "dev", inside])
+        host.run(["ip", "netns", "exec", NAMESPACE, "ip", "link", "set", inside, "up"])
+    return address.split("/")[0]
+
+
+def up(build: Callable[[], None] = build_image) -> None:
+    """Start the daemon and build its image (`build`: the containers' by default)."""
     # The package's own daemon would make bridges and firewall rules in this machine's network:
     # it is neither started by the installation nor left to start at boot.
     if "docker.io" in host.ensure_packages(HOST_PACKAGES, start_nothing=True):
@@ -118,8 +154,8 @@ def up() -> None:
     if shutil.which("docker") is None:
         raise SystemExit("lab: no docker client on PATH (package docker.io)")
     start_daemon()
-    build_image()
-    print(f"lab: dockerd answers on {socket()} (namespace {NAMESPACE}); image {IMAGE}", flush=True)
+    build()
+    print(f"lab: dockerd answers on {socket()} (namespace {NAMESPACE})", flush=True)
 
 
 def down(timeout: float = 30) -> None:

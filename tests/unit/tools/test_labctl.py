@@ -329,3 +329,25 @@ def test_the_repository_of_another_release_has_an_apt_state_of_its_own(monkeypat
     os.utime(lists, (time.time() - repo.LISTS_MAX_AGE - 60,) * 2)
     repo.apt_options(tmp_path, "trixie", status)
     assert len(runs) == 2  # a day old: fetched again
+
+
+def test_the_dockerd_joins_a_labs_front_network_once(monkeypatch):
+    """`tools/lab docker link`: a veth pair from the dockerd's namespace to the lab's front bridge, made once."""
+    monkeypatch.setenv("LVS_LAB", "ee")
+    runs = []
+
+    def run(argv, **_kw):
+        runs.append(argv)
+        return subprocess.CompletedProcess(argv, 1 if argv[-3:] == ["link", "show", "lvs-lab0"] else 0)
+
+    monkeypatch.setattr(host, "run", run)
+    assert docker.link() == "192.0.2.2"
+    assert ["ip", "link", "add", "lvs-lab0", "netns", docker.NAMESPACE, "type", "veth", "peer", "name", "lvs-dk2",
+            "netns", "lvs-ee"] in runs
+    assert ["ip", "netns", "exec", "lvs-ee", "ip", "link", "set", "lvs-dk2", "master", "lvs-front", "up"] in runs
+    assert ["ip", "netns", "exec", docker.NAMESPACE, "ip", "addr", "add", "192.0.2.2/24", "dev", "lvs-lab0"] in runs
+    monkeypatch.setattr(host, "run", lambda argv, **_kw: runs.append(argv) or subprocess.CompletedProcess(argv, 0))
+    made = len(runs)
+    docker.link()
+    assert len(runs) == made + 1  # the link is there: only looked at
+    assert docker.image_inputs(docker.EE_PACKAGES, docker.EE_CUSTOMIZE, docker.EE_CHANGES) != docker.image_inputs()
