@@ -23,9 +23,9 @@ PACKAGES = (
 )
 
 # gcc and libc6-dev build the ptrace wrapper that lets UML boot on hosts with AMX (labctl/xstate.py);
-# dpkg-dev indexes the lab's apt repository (dpkg-scanpackages).
+# dpkg-dev indexes the lab's apt repository (dpkg-scanpackages); python3-yaml writes its inventory.
 HOST_PACKAGES = ("user-mode-linux", "uml-utilities", "mmdebstrap", "e2fsprogs", "iproute2", "openssh-client", "gcc",
-                 "libc6-dev", "dpkg-dev")
+                 "libc6-dev", "dpkg-dev", "python3-yaml")
 
 # The QEMU/TCG backend boots Debian's own kernel from a small initrd (virtio disk and NIC, ext4).
 QEMU_PACKAGES = ("linux-image-amd64", "lz4")
