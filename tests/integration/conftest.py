@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from labhelp import run_with_stats
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,9 +36,8 @@ def ansible_playbook():
 
     def run(path: str, *args: str, ok: bool = True, linear: bool = False,
             inventory: str = str(ROOT / "inventories/lab/hosts.yml")) -> subprocess.CompletedProcess:
-        result = subprocess.run([binary, "-i", inventory, str(ROOT / path), *args],
-                                cwd=ROOT, env=own if linear else env, capture_output=True, text=True, timeout=1800,
-                                check=False)
+        result = run_with_stats([binary, "-i", inventory, str(ROOT / path), *args],
+                                cwd=ROOT, env=own if linear else env, capture_output=True, text=True, timeout=1800)
         if ok and result.returncode != 0:
             pytest.fail(f"ansible-playbook {path} {' '.join(args)} failed (rc={result.returncode}):\n"
                         f"{result.stdout[-6000:]}\n{result.stderr[-3000:]}")

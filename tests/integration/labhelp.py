@@ -6,7 +6,6 @@ from __future__ import annotations
 import collections
 import difflib
 import json
-import re
 import shlex
 import shutil
 import subprocess
@@ -54,9 +53,28 @@ def role_alone(role: str) -> tuple[str, ...]:
     return ("--tags", role, "--skip-tags", "install")
 
 
-def recap(output: str) -> dict:
-    """{host: changed} from ansible-playbook's recap."""
-    return {host: int(changed) for host, changed in re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", output, re.M)}
+CALLBACKS = ROOT / "tests/integration/callback_plugins"
+
+
+def stats_env(env: dict, path: Path | str) -> dict:
+    """`env` with the lab_stats callback enabled, writing a run's statistics to `path`."""
+    return dict(env, ANSIBLE_CALLBACK_PLUGINS=str(CALLBACKS), ANSIBLE_CALLBACKS_ENABLED="lab_stats",
+                LVS_TEST_STATS=str(path))
+
+
+def run_with_stats(argv: list[str], env: dict, check: bool = False, **options) -> subprocess.CompletedProcess:
+    """An ansible-playbook run with Ansible's own statistics of it as `.stats` ({host: {ok, changed, unreachable,
+    failures, ...}}; empty when the run ended before its recap)."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "stats.json"
+        result = subprocess.run(argv, env=stats_env(env, path), check=check, **options)
+        result.stats = json.loads(path.read_text()) if path.exists() else {}
+    return result
+
+
+def recap(run: subprocess.CompletedProcess) -> dict:
+    """{host: changed} of a run of run_with_stats (the counts its PLAY RECAP prints)."""
+    return {host: counts["changed"] for host, counts in run.stats.items()}
 
 
 def converge(playbook, path: str, note: str = "", first_path: str = "") -> tuple:
@@ -96,8 +114,8 @@ def assert_converged(runs: tuple, hosts: tuple[str, ...], secret: str) -> None:
     """The re-run and the check run changed nothing on `hosts`; `secret` appears in no output."""
     _first, second, check = runs
     quiet = dict.fromkeys(hosts, 0)
-    assert recap(second.stdout) == quiet, second.stdout[-2000:]
-    assert recap(check.stdout) == quiet, check.stdout[-2000:]
+    assert recap(second) == quiet, second.stdout[-2000:]
+    assert recap(check) == quiet, check.stdout[-2000:]
     for run in runs:
         assert secret not in run.stdout + run.stderr
 
@@ -138,7 +156,7 @@ def assert_refused_unchanged(result, hosts: tuple[str, ...], before: dict, after
     assert result.returncode != 0
     for problem in problems:
         assert problem in result.stdout, (problem, result.stdout[-4000:])
-    changed = recap(result.stdout)
+    changed = recap(result)
     assert all(changed.get(host) == 0 for host in hosts), changed
     assert_unchanged(before, after, hosts)
     for secret in secrets:

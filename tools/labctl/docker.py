@@ -23,7 +23,7 @@ HOST_PACKAGES = ("docker.io", "mmdebstrap")
 # the roles' apt tasks find their packages installed.
 PACKAGES = (
     "systemd", "systemd-sysv", "dbus", "python3", "python3-apt", "iproute2", "procps",
-    "iputils-ping", "curl", "keepalived", "nginx-light", "libnginx-mod-stream", "chrony",
+    "iputils-ping", "curl", "keepalived", "nginx-light", "libnginx-mod-stream", "chrony", "heartbeat",
 )
 CUSTOMIZE = (
     'rm -f "$1/etc/apt/sources.list" "$1"/etc/apt/sources.list.d/*',

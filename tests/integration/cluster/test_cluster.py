@@ -141,7 +141,7 @@ def cluster(playbook, other_modes_removed):
           f"({100 * second_s / first_s:.0f} % of the first)"
           + (f"; before it, {other_modes_removed} released through their roles' absent state"
              if other_modes_removed else ""))
-    return first.stdout, second.stdout
+    return first, second
 
 
 def test_other_modes_were_released_by_their_absent_state(other_modes_removed):
@@ -166,8 +166,8 @@ def test_the_audit_finds_nothing_on_the_built_cluster(cluster, playbook):
 @pytest.mark.skipif(MODE != "dr", reason="once is enough: the roles are the same in every mode")
 def test_check_mode_on_the_built_cluster_reports_nothing_to_do(cluster, playbook):
     checked = playbook(CLUSTER["playbook"], "--check", "--diff")
-    assert recap(checked.stdout) and all(changed == 0 for changed in recap(checked.stdout).values()), \
-        recap(checked.stdout)
+    assert recap(checked) and all(changed == 0 for changed in recap(checked).values()), \
+        recap(checked)
 
 
 # Per mode, what the real-server role must refuse, and what it must say: site.yml's first play runs every
@@ -326,8 +326,8 @@ def test_director_pair_moves_the_vips_while_both_keep_the_table(director_pair):
     unit goes), both keep the IPVS table; keepalived stopped on dir1 moves the VIPs and the traffic to dir2, and
     without connection sync an established connection is reset."""
     pair, again = director_pair
-    assert recap(again.stdout) and all(changed == 0 for changed in recap(again.stdout).values()), \
-        recap(again.stdout)
+    assert recap(again) and all(changed == 0 for changed in recap(again).values()), \
+        recap(again)
     assert "lab-Lvs1" not in pair.stdout + again.stdout
     assert "lvs-director-vip.service" not in lab("ssh", "dir1", "ls /etc/systemd/system")
     for vip in (VIP, CLUSTER["vip_fwmark"]):
@@ -631,8 +631,8 @@ def test_keepalived_owns_the_table_and_takes_a_dead_realserver_out(director_pair
         again = playbook(CLUSTER["playbook"], *owned)
         checked = playbook(CLUSTER["playbook"], *owned, "--check", "--diff")
         for run in (again, checked):
-            assert recap(run.stdout) and all(changed == 0 for changed in recap(run.stdout).values()), \
-                recap(run.stdout)
+            assert recap(run) and all(changed == 0 for changed in recap(run).values()), \
+                recap(run)
         assert "lab-Lvs1" not in first.stdout + again.stdout + checked.stdout
         for director in ("dir1", "dir2"):
             conf = lab("ssh", director, "cat /etc/keepalived/keepalived.conf")
@@ -764,8 +764,8 @@ def test_nat_director_pair_floats_the_gateway_and_keepalived_owns_the_table(clus
         again = playbook(CLUSTER["playbook"], *owned)
         checked = playbook(CLUSTER["playbook"], *owned, "--limit", "directors", "--check", "--diff")
         for run in (again, checked):
-            assert recap(run.stdout) and all(changed == 0 for changed in recap(run.stdout).values()), \
-                recap(run.stdout)
+            assert recap(run) and all(changed == 0 for changed in recap(run).values()), \
+                recap(run)
         for address in FLOATING:
             wait_for_holder(address, {"dir1"})
         for host in REALSERVERS:

@@ -11,6 +11,7 @@ host network of the dockerd's namespace, which `tools/lab docker link` joins to 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from labhelp import ROOT, lab, recap
+from labhelp import CALLBACKS, ROOT, lab, recap, stats_env
 
 TAG = "lvs-ee:test"
 WHEELS = ROOT / ".build/ee-wheels"
@@ -69,17 +70,25 @@ def image(tmp_path_factory):
 
 
 def run_inside(work: Path, *argv: str) -> subprocess.CompletedProcess:
-    """argv in a container of the image on the dockerd's host network, with the lab's inventory and SSH key."""
-    keys = work / "keys"
+    """argv in a container of the image (user 1000) on the dockerd's host network, with the lab's inventory and SSH
+    key; an ansible-playbook run's statistics as `.stats` (labhelp.run_with_stats, the callback mounted)."""
+    keys, stats = work / "keys", work / "stats"
     if not keys.exists():
         keys.mkdir()
+        stats.mkdir()
         shutil.copy(Path(os.environ.get("LVS_LAB_DIR", "/var/tmp/lvs-lab")) / "id_ed25519", keys / "id_ed25519")
-        os.chown(keys, 1000, 0)
-        os.chown(keys / "id_ed25519", 1000, 0)
-    return docker("docker", "run", "--rm", "--network", "host",
-                  "-v", f"{ROOT / 'inventories'}:/runner/inventories:ro", "-v", f"{keys}:/runner/lab:ro",
-                  "-e", "LVS_LAB_DIR=/runner/lab", "-e", "ANSIBLE_HOST_KEY_CHECKING=False",
-                  "-e", "ANSIBLE_FORCE_COLOR=0", TAG, *argv)
+        for path in (keys, keys / "id_ed25519", stats):
+            os.chown(path, 1000, 0)
+    (stats / "stats.json").unlink(missing_ok=True)
+    inside = stats_env({"LVS_LAB_DIR": "/runner/lab", "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_FORCE_COLOR": "0"},
+                       "/runner/stats/stats.json")
+    inside["ANSIBLE_CALLBACK_PLUGINS"] = "/runner/callbacks"
+    result = docker("docker", "run", "--rm", "--network", "host",
+                    "-v", f"{ROOT / 'inventories'}:/runner/inventories:ro", "-v", f"{keys}:/runner/lab:ro",
+                    "-v", f"{CALLBACKS}:/runner/callbacks:ro", "-v", f"{stats}:/runner/stats",
+                    *(part for key, value in inside.items() for part in ("-e", f"{key}={value}")), TAG, *argv)
+    result.stats = json.loads((stats / "stats.json").read_text()) if (stats / "stats.json").exists() else {}
+    return result
 
 
 def test_the_image_holds_the_collection_and_what_it_needs(image):
@@ -96,14 +105,14 @@ def test_a_playbook_of_the_collection_run_from_the_image_builds_a_cluster_that_a
     start = time.monotonic()
     first = run_inside(image, *PLAYBOOK)
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
-    assert set(recap(first.stdout)) == {"dir1", "rs1"} and recap(first.stdout)["dir1"] > 0, first.stdout[-2000:]
+    assert set(recap(first)) == {"dir1", "rs1"} and recap(first)["dir1"] > 0, first.stdout[-2000:]
     middle = time.monotonic()
     again = run_inside(image, *PLAYBOOK)
-    assert again.returncode == 0 and recap(again.stdout) == {"dir1": 0, "rs1": 0}, again.stdout[-3000:]
+    assert again.returncode == 0 and recap(again) == {"dir1": 0, "rs1": 0}, again.stdout[-3000:]
     print(f"linux_cluster.lvs.lvs_dr from the image: first run {middle - start:.0f} s (changed "
-          f"{recap(first.stdout)}), re-run {time.monotonic() - middle:.0f} s (changed 0)")
+          f"{recap(first)}), re-run {time.monotonic() - middle:.0f} s (changed 0)")
     answers = []
-    for _ in range(20):
+    for _request in range(20):
         with urllib.request.urlopen(f"http://{VIP}/", timeout=5) as reply:
             answers.append(reply.read().decode().strip())
     assert answers == ["rs1"] * 20, answers

@@ -124,8 +124,8 @@ def test_multicast_off_on_an_advert_interface_is_refused_before_that_node_change
         ssh("dir2", f"ip link set dev {front} multicast on")
     assert refused.returncode != 0
     assert f"interface {front} of dir2 has multicast off" in refused.stdout, refused.stdout[-2000:]
-    assert re.search(r"^dir2\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=1", refused.stdout, re.M), \
-        refused.stdout[-1000:]
+    assert {key: refused.stats["dir2"][key] for key in ("changed", "unreachable", "failures")} == \
+        {"changed": 0, "unreachable": 0, "failures": 1}, refused.stats
     assert ssh("dir2", files) == before
     wait_for_holders({"dir1"})
 
@@ -207,7 +207,7 @@ def test_reload_with_a_changed_priority_keeps_the_vip(pair, playbook):
     watch.until("dir1", count=5)
     summary = watch.stop()
     report("reload with a changed priority on the master", summary)
-    assert recap(changed.stdout) == {"dir1": 1, "dir2": 0}
+    assert recap(changed) == {"dir1": 1, "dir2": 0}
     assert summary["failed"] == 0
     assert holder() == {"dir1"}
 
@@ -233,7 +233,7 @@ def test_vrrp_through_a_host_firewall(pair, playbook):
             operator_firewall(name, on=True)
         wait_for_holders({"dir1", "dir2"})
         changed = playbook(PLAYBOOK, *CHANGE, "-e", "keepalived_ha_firewall_iptables=/usr/sbin/iptables-legacy")
-        assert all(recap(changed.stdout)[name] > 0 for name in ("dir1", "dir2")), recap(changed.stdout)
+        assert all(recap(changed)[name] > 0 for name in ("dir1", "dir2")), recap(changed)
         wait_for_holders({"dir1"})
         for name in ("dir1", "dir2"):
             first = ssh(name, "iptables-legacy -S INPUT").splitlines()[1]
@@ -332,7 +332,7 @@ def test_rolling_change_of_both_priorities_without_a_gap(pair, playbook):
     report("rolling change of both priorities (backup, then master)", summary)
     plays = re.findall(r"^PLAY \[(.*)\]", rolled.stdout, re.M)
     assert plays[1:] == ["Backups first, one at a time", "Then the masters, one at a time"], plays
-    assert recap(rolled.stdout) == {"dir1": 1, "dir2": 1}
+    assert recap(rolled) == {"dir1": 1, "dir2": 1}
     assert "priority 110" in ssh("dir2", "cat /etc/keepalived/conf.d/VI_web.conf")
     assert summary["failed"] == 0
     assert holder() == {"dir1"}

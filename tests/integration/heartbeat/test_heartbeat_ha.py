@@ -117,7 +117,7 @@ def test_the_audit_finds_nothing_then_names_the_resources_started_on_both_nodes(
     result, findings, seconds = run_audit(playbook)
     print(f"\nthe audit on the heartbeat pair: {len(findings)} findings in {seconds:.0f} s")
     assert findings == [] and "no findings" in result.stdout, findings
-    assert recap(result.stdout) == dict.fromkeys(("dir1", "dir2", "client"), 0), result.stdout[-2000:]
+    assert recap(result) == dict.fromkeys(("dir1", "dir2", "client"), 0), result.stdout[-2000:]
     ssh("dir2", f"ip addr add {VIP}/24 dev vec0 && systemctl start nginx")
     try:
         result, findings, _seconds = run_audit(playbook, ok=False)
@@ -248,7 +248,7 @@ def test_haresources_change_restarts_one_node_at_a_time(pair, playbook):
     watch.until(owner.pop(), count=10, timeout=120)
     figures = watch.stop()
     report("haresources changed (a second VIP): heartbeat restarted one node at a time", figures)
-    assert all(count > 0 for count in recap(changed.stdout).values())
+    assert all(count > 0 for count in recap(changed).values())
 
 
 def test_summary():

@@ -77,8 +77,8 @@ def test_check_mode_on_fresh_proxies_changes_nothing(pair):
 
 
 def test_the_pair_converges_idempotent_and_check_mode_changes_nothing(pair):
-    assert recap(pair["second"].stdout) == dict.fromkeys(NODES, 0), pair["second"].stdout[-2000:]
-    assert recap(pair["check"].stdout) == dict.fromkeys(NODES, 0), pair["check"].stdout[-2000:]
+    assert recap(pair["second"]) == dict.fromkeys(NODES, 0), pair["second"].stdout[-2000:]
+    assert recap(pair["check"]) == dict.fromkeys(NODES, 0), pair["check"].stdout[-2000:]
     assert "lab-Pw!1" not in pair["first"].stdout + pair["check"].stdout
     assert holder() == {"dir1"}
     # nginx runs on the backup too, listening on the VIP it does not hold.

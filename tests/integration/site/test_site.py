@@ -59,9 +59,9 @@ def site(ansible_playbook):
 
 
 def test_the_first_run_builds_every_node_and_the_re_runs_change_nothing(site):
-    assert set(recap(site["first"][0].stdout)) == set(NODES), site["first"][0].stdout[-2000:]
+    assert set(recap(site["first"][0])) == set(NODES), site["first"][0].stdout[-2000:]
     for name in ("again", "mitogen"):
-        assert recap(site[name][0].stdout) == dict.fromkeys(NODES, 0), site[name][0].stdout[-3000:]
+        assert recap(site[name][0]) == dict.fromkeys(NODES, 0), site[name][0].stdout[-3000:]
 
 
 def test_the_pair_holds_the_vip_and_keepalived_owns_the_health_checked_table(site):
@@ -121,7 +121,7 @@ def test_the_example_inventory_runs_site_yml_in_check_mode_and_changes_nothing(s
         "vault_vrrp_pass": "3xampl3s"}))
     before = guest_states(list(NODES))
     result = ansible_playbook("site.yml", "--check", "-e", f"@{given}", inventory=str(copy), linear=True)
-    assert set(recap(result.stdout)) == set(CLUSTER_HOSTS), result.stdout[-3000:]
+    assert set(recap(result)) == set(CLUSTER_HOSTS), result.stdout[-3000:]
     assert "3xampl3s" not in result.stdout + result.stderr
     assert_unchanged(before, guest_states(list(NODES)), NODES)
 
@@ -147,7 +147,7 @@ def test_the_audit_finds_nothing_on_the_healthy_cluster_and_changes_nothing(site
     assert findings == [] and checked_findings == [], findings + checked_findings
     assert "no findings" in result.stdout and checked.returncode == 0
     assert any("dir1 MASTER 150, dir2 BACKUP 100" in line and "192.0.2.50: dir1" in line for line in table), table
-    assert recap(result.stdout) == dict.fromkeys(NODES, 0), result.stdout[-2000:]
+    assert recap(result) == dict.fromkeys(NODES, 0), result.stdout[-2000:]
 
 
 def test_the_audit_names_a_vip_added_by_hand_on_the_backup(site, ansible_playbook):
