@@ -465,6 +465,7 @@ def connection_across_failover(case: str, synced: bool) -> dict:
     and the traffic move to dir2) and starts again: requests answered on it after the move, the first
     error, whether it stayed one connection."""
     lab("ssh", "client", "cat > /root/keepalive.py", stdin=KEEPALIVE)
+    since = time.time()
     client = subprocess.Popen([str(ROOT / "tools/lab"), "ssh", "client", "python3", "/root/keepalive.py", VIP, "90"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     lines: list[str] = []
@@ -519,7 +520,32 @@ def connection_across_failover(case: str, synced: bool) -> dict:
           + (f"; on dir2 by sync {synced_after:.1f} s after the first answers)" if synced else ")"))
     RESULTS.append(f"keep-alive connection across a director failover, {case}: {after} requests after the move, "
                    f"{'broken (' + error + ')' if error else 'kept'}")
+    if error:
+        print(failover_timeline(since, lines, port))
     return result
+
+
+# What the directors log of a failover: VRRP transitions, keepalived's start and stop, its IPVS changes and sync.
+DIRECTOR_STEPS = re.compile(r"Entering \w+ STATE|Stopping|Stopped|Starting|Started|sync|Removing|Adding|"
+                            r"Gratuitous|preempt|delay", re.IGNORECASE)
+
+
+def failover_timeline(since: float, lines: list[str], port: str) -> str:
+    """A broken connection's story (the host's clock, which the guests share): the client's answers and error, the
+    directors' keepalived events, and what each director's table holds of the connection now."""
+    steps = [(float(line.split()[0]), "client", " ".join(line.split()[1:])) for line in lines
+             if line and line[0].isdigit()]
+    for name in ("dir1", "dir2"):
+        for line in lab("ssh", name, f"journalctl -o short-unix --no-pager --since @{since:.3f} "
+                                     "-u keepalived").splitlines():
+            stamp, _, rest = line.partition(" ")
+            if stamp.replace(".", "", 1).isdigit() and DIRECTOR_STEPS.search(rest):
+                steps.append((float(stamp), name, rest.split(": ", 1)[-1]))
+    held = {name: lab("ssh", name, f"ipvsadm -Lnc | grep ':{port} ' || true").strip() or "nothing"
+            for name in ("dir1", "dir2")}
+    return ("the broken connection, step by step:\n"
+            + "\n".join(f"  +{stamp - since:6.2f} s {name}: {text}" for stamp, name, text in sorted(steps))
+            + "".join(f"\n  {name}'s connections from port {port} now: {text}" for name, text in held.items()))
 
 
 # Runs on dir1, started and ended by the test: answers every GET with "sorry" (the sorry server).
