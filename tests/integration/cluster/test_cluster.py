@@ -538,7 +538,7 @@ def failover_timeline(since: float, lines: list[str], port: str) -> str:
     for name in ("dir1", "dir2"):
         for line in lab("ssh", name, f"journalctl -o short-unix --no-pager --since @{since:.3f} "
                                      "-u keepalived").splitlines():
-            stamp, _, rest = line.partition(" ")
+            stamp, _space, rest = line.partition(" ")
             if stamp.replace(".", "", 1).isdigit() and DIRECTOR_STEPS.search(rest):
                 steps.append((float(stamp), name, rest.split(": ", 1)[-1]))
     held = {name: lab("ssh", name, f"ipvsadm -Lnc | grep ':{port} ' || true").strip() or "nothing"
