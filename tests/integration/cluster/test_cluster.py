@@ -531,8 +531,8 @@ DIRECTOR_STEPS = re.compile(r"Entering \w+ STATE|Stopping|Stopped|Starting|Start
 
 
 def failover_timeline(since: float, lines: list[str], port: str) -> str:
-    """A broken connection's story (the host's clock, which the guests share): the client's answers and error, the
-    directors' keepalived events, and what each director's table holds of the connection now."""
+    """A broken connection's story on the guests' clocks (set from the host's at boot): the client's answers and
+    error, the directors' keepalived events, and what each director's table holds of the connection now."""
     steps = [(float(line.split()[0]), "client", " ".join(line.split()[1:])) for line in lines
              if line and line[0].isdigit()]
     for name in ("dir1", "dir2"):
