@@ -56,10 +56,15 @@ def role_alone(role: str) -> tuple[str, ...]:
 CALLBACKS = ROOT / "tests/integration/callback_plugins"
 
 
-def stats_env(env: dict, path: Path | str) -> dict:
-    """`env` with the lab_stats callback enabled, writing a run's statistics to `path`."""
-    return dict(env, ANSIBLE_CALLBACK_PLUGINS=str(CALLBACKS), ANSIBLE_CALLBACKS_ENABLED="lab_stats",
+def stats_env(env: dict, path: Path | str, callbacks: Path | str = CALLBACKS) -> dict:
+    """`env` with the lab_stats callback (found in `callbacks`) enabled, writing a run's statistics to `path`."""
+    return dict(env, ANSIBLE_CALLBACK_PLUGINS=str(callbacks), ANSIBLE_CALLBACKS_ENABLED="lab_stats",
                 LVS_TEST_STATS=str(path))
+
+
+def read_stats(path: Path) -> dict:
+    """What lab_stats wrote ({} when the run ended before its recap)."""
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def run_with_stats(argv: list[str], env: dict, check: bool = False, **options) -> subprocess.CompletedProcess:
@@ -68,7 +73,7 @@ def run_with_stats(argv: list[str], env: dict, check: bool = False, **options) -
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "stats.json"
         result = subprocess.run(argv, env=stats_env(env, path), check=check, **options)
-        result.stats = json.loads(path.read_text()) if path.exists() else {}
+        result.stats = read_stats(path)
     return result
 
 

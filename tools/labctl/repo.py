@@ -43,7 +43,7 @@ def directory(state: Path, suite: str = host.SUITES[0]) -> Path:
 
 
 def apt_options(state: Path, suite: str, status: Path) -> list[str]:
-    """apt's options for `suite` ([] for the host's own release), its package lists fetched when missing."""
+    """apt's options for `suite` ([] for the host's own release, Debian 12), its lists fetched when missing or old."""
     if suite == host.SUITES[0]:
         return []
     root = state / f"apt-{suite}"

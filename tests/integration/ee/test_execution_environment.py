@@ -11,7 +11,6 @@ host network of the dockerd's namespace, which `tools/lab docker link` joins to 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from labhelp import CALLBACKS, ROOT, lab, recap, stats_env
+from labhelp import CALLBACKS, ROOT, lab, read_stats, recap, stats_env
 
 TAG = "lvs-ee:test"
 WHEELS = ROOT / ".build/ee-wheels"
@@ -81,13 +80,12 @@ def run_inside(work: Path, *argv: str) -> subprocess.CompletedProcess:
             os.chown(path, 1000, 0)
     (stats / "stats.json").unlink(missing_ok=True)
     inside = stats_env({"LVS_LAB_DIR": "/runner/lab", "ANSIBLE_HOST_KEY_CHECKING": "False", "ANSIBLE_FORCE_COLOR": "0"},
-                       "/runner/stats/stats.json")
-    inside["ANSIBLE_CALLBACK_PLUGINS"] = "/runner/callbacks"
+                       "/runner/stats/stats.json", "/runner/callbacks")
     result = docker("docker", "run", "--rm", "--network", "host",
                     "-v", f"{ROOT / 'inventories'}:/runner/inventories:ro", "-v", f"{keys}:/runner/lab:ro",
                     "-v", f"{CALLBACKS}:/runner/callbacks:ro", "-v", f"{stats}:/runner/stats",
                     *(part for key, value in inside.items() for part in ("-e", f"{key}={value}")), TAG, *argv)
-    result.stats = json.loads((stats / "stats.json").read_text()) if (stats / "stats.json").exists() else {}
+    result.stats = read_stats(stats / "stats.json")
     return result
 
 
