@@ -7,6 +7,7 @@ import collections
 import datetime
 import json
 import queue
+import shlex
 import subprocess
 import threading
 import time
@@ -71,11 +72,55 @@ print("SUMMARY " + json.dumps({"max_gap": round(max(gaps, default=0.0), 3), "pin
 """
 
 
+# Runs on a guest: its clock, read the moment each line arrives on stdin.
+CLOCK = ("import sys, time\nprint('ready', flush=True)\n"
+         "for line in sys.stdin:\n    print(f'{time.time():.6f}', flush=True)")
+
+
+def clock_offset(name: str, rounds: int = 5) -> float:
+    """`name`'s clock minus the lab host's, in seconds. A guest's clock is set from the host's at boot and then runs
+    on its own: when the host's is stepped (a paused machine resumed), the two differ by seconds, so a figure that
+    compares a guest's time with the host's takes this off first. Over one SSH session the guest reads its clock as
+    a line arrives; of `rounds` exchanges the one with the shortest round trip counts, against the midpoint of the
+    host's clock before and after it (accurate to half that round trip, a few milliseconds)."""
+    proc = subprocess.Popen([str(ROOT / "tools/lab"), "ssh", name, f"python3 -uc {shlex.quote(CLOCK)}"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready", f"no clock read on {name}"
+        best = (float("inf"), 0.0)
+        for _round in range(rounds):
+            before = time.time()
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            guest = float(proc.stdout.readline())
+            after = time.time()
+            best = min(best, (after - before, guest - (before + after) / 2))
+        return best[1]
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+
+
+def journal_since(name: str, since: float, options: str = "") -> list[tuple[float, str]]:
+    """`name`'s journal since `since` (the lab host's clock; journalctl `options` added), each line's time on the
+    host's clock and the rest of the line."""
+    offset = clock_offset(name)
+    entries = []
+    journal = lab("ssh", name, f"journalctl -o short-unix --no-pager --since @{since + offset:.3f} {options}")
+    for line in journal.splitlines():
+        stamp, _space, rest = line.partition(" ")
+        if stamp.replace(".", "", 1).isdigit():
+            entries.append((float(stamp) - offset, rest))
+    return entries
+
+
 class Watch:
-    """The client's watch of the VIP, read line by line as it runs."""
+    """The client's watch of the VIP, read line by line as it runs. Its times are the lab host's clock (the
+    client's own, less its offset measured when the watch starts)."""
 
     def __init__(self, vip: str, limit: float = 240):
         self.vip = vip
+        self.offset = clock_offset("client")
         lab("ssh", "client", "cat > /root/vipwatch.py", stdin=WATCH)
         self.proc = subprocess.Popen([str(ROOT / "tools/lab"), "ssh", "client", "python3", "/root/vipwatch.py",
                                       vip, str(limit)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -90,7 +135,7 @@ class Watch:
 
     def until(self, host: str | set[str], count: int = 10, timeout: float = 90) -> float:
         """Wait until `count` requests in a row are answered by `host` (or by any of a set of hosts,
-        the real servers behind a director); the time the first of them was answered."""
+        the real servers behind a director); the time the first of them was answered (the host's clock)."""
         hosts = {host} if isinstance(host, str) else host
         deadline, streak, first = time.monotonic() + timeout, 0, 0.0
         tally: collections.Counter = collections.Counter()
@@ -105,7 +150,7 @@ class Watch:
             stamp, answer = line.split(" ", 1)
             tally[answer] += 1
             streak = streak + 1 if answer in hosts else 0
-            first = float(stamp) if streak == 1 else first
+            first = float(stamp) - self.offset if streak == 1 else first
             if streak >= count:
                 return first
         raise AssertionError(f"{self.vip} not answered by {host} {count} times in a row within {timeout} s; "
@@ -139,7 +184,7 @@ def measure(case: str, away, back=None, *, vip: str, to: str = "dir2", home: str
     are queued, so a move that comes and goes while `away` runs is still seen). Prints and returns the
     longest ping gap, the failed requests, `moved_after`: seconds from the start of `away` to the first
     request `to` answered, and `back_after`: from the start of `back` to the first `home` answered again
-    (the client's and the lab host's clocks are the same clock), or from the time `back` returns, where it
+    (the host's clock throughout: the client's times are converted), or from the time `back` returns, where it
     returns one."""
     watch = Watch(vip)
     settled = time.time()
@@ -201,8 +246,7 @@ def wait_for_holders(vip: str, expected: set[str], timeout: float = 60) -> float
 
 def restarted(name: str, unit: str, before: str, timeout: float = 90) -> float:
     """Poll until systemd has started `unit` on `name` again by itself (its Restart=): active, with a main PID
-    other than `before` and its restarts counted. The time the new process started (the guests' clock is the
-    lab host's)."""
+    other than `before` and its restarts counted. The time the new process started, on the lab host's clock."""
     deadline = time.monotonic() + timeout
     show = "; ".join(f"systemctl show -P {prop} {unit}" for prop in ("ActiveState", "MainPID", "NRestarts"))
     while True:
@@ -210,7 +254,7 @@ def restarted(name: str, unit: str, before: str, timeout: float = 90) -> float:
         if state == "active" and pid not in ("0", before) and int(restarts) > 0:
             started = lab("ssh", name, f"systemctl show -P ExecMainStartTimestamp --timestamp=us+utc {unit}").split()
             return datetime.datetime.strptime(" ".join(started[1:3]), "%Y-%m-%d %H:%M:%S.%f").replace(
-                tzinfo=datetime.timezone.utc).timestamp()
+                tzinfo=datetime.timezone.utc).timestamp() - clock_offset(name)
         assert time.monotonic() < deadline, f"{unit} on {name} not started again by systemd within {timeout} s: " \
                                             f"{state}, main PID {pid}, {restarts} restarts"
         time.sleep(0.5)

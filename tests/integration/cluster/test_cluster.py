@@ -21,7 +21,7 @@ import time
 
 import pytest
 from labhelp import ROOT, answers, assert_refused_unchanged, host_state, lab, recap, requests, run_audit
-from vipwatch import RESULTS, Watch, report
+from vipwatch import RESULTS, Watch, clock_offset, journal_since, report
 from vipwatch import holder as holder_of
 from vipwatch import wait_for_holders as wait_for_holder
 
@@ -531,16 +531,14 @@ DIRECTOR_STEPS = re.compile(r"Entering \w+ STATE|Stopping|Stopped|Starting|Start
 
 
 def failover_timeline(since: float, lines: list[str], port: str) -> str:
-    """A broken connection's story on the guests' clocks (set from the host's at boot): the client's answers and
-    error, the directors' keepalived events, and what each director's table holds of the connection now."""
-    steps = [(float(line.split()[0]), "client", " ".join(line.split()[1:])) for line in lines
+    """A broken connection's story on the host's clock (each guest's times less its offset): the client's answers
+    and error, the directors' keepalived events, and what each director's table holds of the connection now."""
+    offset = clock_offset("client")
+    steps = [(float(line.split()[0]) - offset, "client", " ".join(line.split()[1:])) for line in lines
              if line and line[0].isdigit()]
     for name in ("dir1", "dir2"):
-        for line in lab("ssh", name, f"journalctl -o short-unix --no-pager --since @{since:.3f} "
-                                     "-u keepalived").splitlines():
-            stamp, _space, rest = line.partition(" ")
-            if stamp.replace(".", "", 1).isdigit() and DIRECTOR_STEPS.search(rest):
-                steps.append((float(stamp), name, rest.split(": ", 1)[-1]))
+        steps += [(stamp, name, rest.split(": ", 1)[-1]) for stamp, rest in journal_since(name, since, "-u keepalived")
+                  if DIRECTOR_STEPS.search(rest)]
     held = {name: lab("ssh", name, f"ipvsadm -Lnc | grep ':{port} ' || true").strip() or "nothing"
             for name in ("dir1", "dir2")}
     return ("the broken connection, step by step:\n"

@@ -28,7 +28,7 @@ from labhelp import (
     role_alone,
     run_audit,
 )
-from vipwatch import Watch, holder, measure, report, restarted
+from vipwatch import Watch, holder, journal_since, measure, report, restarted
 from vipwatch import summary as all_figures
 
 VIP = "192.0.2.85"
@@ -80,16 +80,15 @@ LOG_PREFIX = re.compile(r"^\S+ [^:]+: (\[\d+\]: )?((info|debug|INFO|WARN|ERROR|C
 
 
 def timeline(since: float, figures: dict) -> str:
-    """Every step of the takeover that began at `since` (the host's clock, which the guests share), on both
-    directors, in order, as seconds after it, with the client's first answers from the other node and back
+    """Every step of the takeover that began at `since` (the host's clock; the guests' journals are read on it),
+    on both directors, in order, as seconds after it, with the client's first answers from the other node and back
     (`figures` of measure(), whose clock starts just before `since`)."""
     steps = [(figures["moved_after"], "client", "the first of 10 answers in a row from dir2")]
     for name in ("dir1", "dir2"):
-        for line in ssh(name, f"journalctl -o short-unix --no-pager --since @{since:.3f}").splitlines():
-            stamp, rest = line.split(" ", 1) if " " in line else (line, "")
+        for stamp, rest in journal_since(name, since):
             if STEPS.search(rest):
                 message = LOG_PREFIX.sub("", rest).strip()
-                steps.append((round(float(stamp) - since, 2), name, message))
+                steps.append((round(stamp - since, 2), name, message))
     return "\n".join(f"  +{offset:5.2f} s {name}: {message}" for offset, name, message in sorted(set(steps)))
 
 
